@@ -1,0 +1,84 @@
+"""The guard's errors: one root, a flat tree, one line of meaning each.
+
+    GuardError
+    ├── PolicyError          the policy document is invalid; raised at start-up
+    ├── RejectedMessage      a notification that must not be acted on; logged and acknowledged
+    │   ├── MalformedMessage     not a well-formed budget notification
+    │   └── SpoofedMessage       well-formed, but not from a budget this policy guards
+    ├── TransientError       worth retrying; raised out of the function so Pub/Sub redelivers
+    │   ├── LedgerUnavailable    the ledger could not be read or written
+    │   └── CrossingBusy         another instance holds this crossing's lease
+    └── ActionFailed         an action failed for good until a human fixes something; logged at ERROR
+
+Messages never carry key strings: ``redact`` runs over every message that leaves the guard.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActionFailed",
+    "CrossingBusy",
+    "GuardError",
+    "LedgerUnavailable",
+    "MalformedMessage",
+    "PolicyError",
+    "RejectedMessage",
+    "SpoofedMessage",
+    "TransientError",
+]
+
+
+class GuardError(Exception):
+    """Root of every error the guard raises on purpose."""
+
+
+class PolicyError(GuardError):
+    """The policy document is invalid; the message starts with the path of the bad field."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}" if path else reason)
+        self.path = path
+        self.reason = reason
+
+
+class RejectedMessage(GuardError):
+    """A notification the guard must not act on; it is logged and acknowledged."""
+
+    kind = "rejected"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedMessage(RejectedMessage):
+    """The message is not a well-formed budget notification."""
+
+    kind = "malformed"
+
+
+class SpoofedMessage(RejectedMessage):
+    """The message is well-formed but does not come from a budget this policy guards."""
+
+    kind = "spoofed"
+
+
+class TransientError(GuardError):
+    """A failure worth retrying; raised out of the function so that Pub/Sub redelivers."""
+
+
+class LedgerUnavailable(TransientError):
+    """The ledger could not be read or written."""
+
+
+class CrossingBusy(TransientError):
+    """Another instance holds the lease on this crossing right now."""
+
+
+class ActionFailed(GuardError):
+    """An action failed and will keep failing until a human applies the remedy it names."""
+
+    def __init__(self, reason: str, remedy: str) -> None:
+        super().__init__(f"{reason}. Fix: {remedy}")
+        self.reason = reason
+        self.remedy = remedy

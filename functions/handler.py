@@ -1,0 +1,80 @@
+"""One CloudEvent in: verify, decide, act. The function's whole life is here.
+
+Rejected messages (malformed or spoofed) are logged once with their reason and acknowledged: a
+5xx would make Pub/Sub redeliver them forever. Transient failures are raised so that it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from functions.decision import decide
+from functions.errors import RejectedMessage
+from functions.ledger import Ledger
+from functions.log import Logger, logger
+from functions.notification import from_cloud_event, parse
+from functions.policy import Policy, load_policy
+
+__all__ = ["Guard"]
+
+
+def _firestore_ledger(policy: Policy) -> Callable[[], Ledger]:
+    def build() -> Ledger:
+        from functions.ledger.firestore import FirestoreLedger
+
+        return FirestoreLedger(policy.ledger)
+
+    return build
+
+
+class Guard:
+    """The guard for one policy; one per process, built at start-up."""
+
+    def __init__(self, policy: Policy, ledger: Callable[[], Ledger] | None = None, log: Logger = logger) -> None:
+        from functions.executor import Executor
+
+        self.policy = policy
+        self.log = log
+        self.executor = Executor(policy, ledger or _firestore_ledger(policy), log)
+
+    @classmethod
+    def from_env(cls) -> Guard:
+        """Load and validate the policy from the environment; raise PolicyError if it is bad."""
+        return cls(load_policy())
+
+    def handle(self, cloud_event: Any) -> list[dict[str, Any]]:
+        """Handle one CloudEvent; return what was done (for tests and the CLI)."""
+        message_id = _message_id(cloud_event)
+        try:
+            notification = parse(
+                from_cloud_event(cloud_event), self.policy.billing_account, self.policy.budgets
+            )
+        except RejectedMessage as exc:
+            self.log.warning(
+                f"{exc.kind} message ignored: {exc.reason}",
+                message_id=message_id,
+                rejected=exc.kind,
+                reason=exc.reason,
+            )
+            return []
+        firings = decide(notification, self.policy)
+        if not firings:
+            self.log.info(
+                "under every threshold",
+                message_id=notification.message_id,
+                budget=notification.budget_id,
+                cost=str(notification.cost_amount),
+                budget_amount=str(notification.budget_amount),
+                period=notification.period,
+            )
+            return []
+        return self.executor.run(notification, firings)
+
+
+def _message_id(event: Any) -> str | None:
+    try:
+        message_id = event.data["message"]["messageId"]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return message_id[:128] if isinstance(message_id, str) else None

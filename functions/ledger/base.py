@@ -1,0 +1,180 @@
+"""Ledger logic shared by every backend: claim a crossing once, record what was done.
+
+A record is created with one conditional write (create-if-absent). Whoever creates it holds a
+lease and acts; a later delivery of the same crossing finds the record and:
+  - state "done": a duplicate, nothing to do;
+  - state "open" with a live lease held by another: CrossingBusy (Pub/Sub redelivers later);
+  - state "open" with no live lease: takes the lease with a conditional update and resumes the
+    actions that are not done (failed, interrupted, or never started).
+Backends implement ``_create``, ``_get``, ``_update`` (conditional on the version read) and
+``_put``, plus ``_query`` for the operator's status view.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from functions.decision import Firing
+from functions.errors import CrossingBusy
+from functions.redact import redact
+
+__all__ = ["LEASE_SECONDS", "ActionRecord", "Claim", "Ledger", "Version"]
+
+# How long a claim is held without being released: the function's timeout (infra/main.tf).
+LEASE_SECONDS = 300
+# Action states that need no further work for this crossing.
+SETTLED = frozenset({"done", "noop", "would_run", "skipped"})
+HISTORY_LIMIT = 50
+
+Version = Any  # opaque to the base class: an update time, a counter...
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class ActionRecord:
+    """A view of one action's entry in a crossing record."""
+
+    status: str = "pending"
+    detail: str = ""
+    attempts: int = 0
+    at: str = ""
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Claim:
+    """A crossing this process holds the lease on; its ``record`` is the audit trail."""
+
+    doc_id: str
+    record: dict[str, Any]
+    owner: str
+    resumed: bool
+
+    def action(self, name: str) -> dict[str, Any]:
+        """The mutable entry for action ``name``."""
+        actions: dict[str, Any] = self.record.setdefault("actions", {})
+        entry: dict[str, Any] = actions.setdefault(name, {"status": "pending", "attempts": 0})
+        return entry
+
+    def settled(self, name: str) -> bool:
+        return self.action(name).get("status") in SETTLED
+
+
+class Ledger(ABC):
+    """Once-per-crossing claims and the audit trail; backends implement the hooks below."""
+
+    collection = "crossings"
+
+    def claim(self, firing: Firing, message_id: str, now: datetime | None = None) -> Claim | None:
+        """Claim ``firing``'s crossing. None when it is already done (a duplicate)."""
+        now = now or datetime.now(timezone.utc)
+        doc_id = firing.crossing.doc_id
+        owner = uuid.uuid4().hex
+        record = self._new_record(firing, message_id, owner, now)
+        if self._create(doc_id, record):
+            return Claim(doc_id, record, owner, resumed=False)
+        for _ in range(3):
+            existing, version = self._get(doc_id)
+            if existing is None:  # deleted under us: try the create again
+                if self._create(doc_id, record):
+                    return Claim(doc_id, record, owner, resumed=False)
+                continue
+            if existing.get("state") == "done":
+                return None
+            lease_until = existing.get("lease_until")
+            if lease_until and datetime.fromisoformat(lease_until) > now:
+                raise CrossingBusy(f"crossing {doc_id} is being acted on by another instance")
+            taken = {
+                **existing,
+                "lease_owner": owner,
+                "lease_until": _iso(now + timedelta(seconds=LEASE_SECONDS)),
+                "attempts": int(existing.get("attempts", 0)) + 1,
+                "updated_at": _iso(now),
+                "message_ids": (list(existing.get("message_ids", [])) + [message_id])[-20:],
+            }
+            if self._update(doc_id, taken, version):
+                return Claim(doc_id, taken, owner, resumed=True)
+        raise CrossingBusy(f"crossing {doc_id} changed under three attempts to claim it")
+
+    def save(self, claim: Claim, now: datetime | None = None) -> None:
+        """Write the claim's record (progress and outcomes) while holding its lease."""
+        claim.record["updated_at"] = _iso(now or datetime.now(timezone.utc))
+        claim.record = redact(claim.record)
+        self._put(claim.doc_id, claim.record)
+
+    def release(self, claim: Claim, now: datetime | None = None) -> None:
+        """Give the lease up, and mark the crossing done when every action is settled."""
+        actions = claim.record.get("actions", {})
+        done = all(a.get("status") in SETTLED for a in actions.values())
+        claim.record["state"] = "done" if done else "open"
+        claim.record["lease_until"] = None
+        claim.record["lease_owner"] = None
+        self.save(claim, now)
+
+    def note(self, claim: Claim, what: str, now: datetime | None = None, **data: Any) -> None:
+        """Append one line to the crossing's history (kept to the last entries)."""
+        history = claim.record.setdefault("history", [])
+        history.append({"at": _iso(now or datetime.now(timezone.utc)), "what": what, **data})
+        del history[:-HISTORY_LIMIT]
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """The record for a crossing, or None."""
+        return self._get(doc_id)[0]
+
+    def records(self, **equals: Any) -> list[dict[str, Any]]:
+        """Every record whose fields equal ``equals`` (for status and restore)."""
+        return self._query(equals)
+
+    def _new_record(self, firing: Firing, message_id: str, owner: str, now: datetime) -> dict[str, Any]:
+        c = firing.crossing
+        return {
+            "budget_id": c.budget_id,
+            "period": c.period,
+            "budget_amount": c.budget_amount,
+            "rule": c.rule,
+            "project": c.project,
+            "dry_run": c.dry_run,
+            "protected": firing.protected,
+            "threshold": str(firing.rule.threshold),
+            "basis": firing.rule.basis,
+            "reason": firing.reason,
+            "state": "open",
+            "first_message_id": message_id,
+            "message_ids": [message_id],
+            "claimed_at": _iso(now),
+            "updated_at": _iso(now),
+            "lease_owner": owner,
+            "lease_until": _iso(now + timedelta(seconds=LEASE_SECONDS)),
+            "attempts": 1,
+            "actions": {name: {"status": "pending", "attempts": 0} for name in firing.rule.actions},
+            "history": [],
+        }
+
+    # --- backend hooks ----------------------------------------------------------------------
+
+    @abstractmethod
+    def _create(self, doc_id: str, record: dict[str, Any]) -> bool:
+        """Create the record if absent; False if it exists. Atomic."""
+
+    @abstractmethod
+    def _get(self, doc_id: str) -> tuple[dict[str, Any] | None, Version]:
+        """The record and a version for ``_update``'s precondition."""
+
+    @abstractmethod
+    def _update(self, doc_id: str, record: dict[str, Any], version: Version) -> bool:
+        """Replace the record if it is still at ``version``; False if it changed."""
+
+    @abstractmethod
+    def _put(self, doc_id: str, record: dict[str, Any]) -> None:
+        """Replace the record unconditionally."""
+
+    @abstractmethod
+    def _query(self, equals: dict[str, Any]) -> list[dict[str, Any]]:
+        """Records whose fields equal ``equals``."""

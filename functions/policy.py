@@ -1,0 +1,297 @@
+"""The policy: which budgets the guard trusts, which thresholds fire which actions.
+
+Read once at start-up from ``BUDGET_GUARD_POLICY`` (JSON text) or the file named by
+``BUDGET_GUARD_POLICY_FILE``, and validated strictly: unknown keys, wrong types and bad values fail
+with the path of the field (``rules[1].threshold: must be > 0``). The README documents every key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from functions.errors import PolicyError
+
+__all__ = [
+    "ENV_POLICY",
+    "ENV_POLICY_FILE",
+    "GEMINI_SERVICE",
+    "Budget",
+    "KeysConfig",
+    "LedgerConfig",
+    "Policy",
+    "Rule",
+    "load_policy",
+    "parse_policy",
+]
+
+ENV_POLICY = "BUDGET_GUARD_POLICY"
+ENV_POLICY_FILE = "BUDGET_GUARD_POLICY_FILE"
+GEMINI_SERVICE = "generativelanguage.googleapis.com"
+BASES = ("actual", "forecast")
+
+_ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
+_BUDGET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_RULE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_DATABASE = re.compile(r"\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9]")
+_TOPIC = re.compile(r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][\w.~+%-]{2,254}")
+_SECRET = re.compile(r"projects/[a-z0-9-]{6,30}/secrets/[\w-]{1,255}")
+_SERVICE = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Fire ``actions`` once per crossing when spend reaches ``threshold`` of the budget."""
+
+    name: str
+    threshold: Decimal
+    basis: str
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A budget the guard trusts and the projects it guards."""
+
+    id: str
+    projects: tuple[str, ...]
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    """Where the once-per-crossing ledger lives: a Firestore database."""
+
+    project: str
+    database: str
+
+
+@dataclass(frozen=True)
+class KeysConfig:
+    """Which API keys the key actions select, and where rotated key strings go."""
+
+    match: str | tuple[str, ...] = "gemini"
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole, validated policy."""
+
+    billing_account: str
+    budgets: dict[str, Budget]
+    rules: tuple[Rule, ...]
+    ledger: LedgerConfig
+    protected_projects: frozenset[str] = frozenset()
+    dry_run: bool = False
+    events_topic: str | None = None
+    keys: KeysConfig = field(default_factory=KeysConfig)
+    services: tuple[str, ...] = (GEMINI_SERVICE,)
+
+    def is_protected(self, project: str) -> bool:
+        return project in self.protected_projects
+
+
+# --- small validators: each takes (value, path) and returns the typed value or raises ---------
+
+
+def _object(value: Any, path: str, required: set[str], optional: set[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PolicyError(path, f"must be an object, got {_kind(value)}")
+    for key in sorted(required - value.keys()):
+        raise PolicyError(_join(path, key), "is required")
+    for key in sorted(value.keys() - required - optional):
+        raise PolicyError(_join(path, str(key)), f"is not a known key (known: {', '.join(sorted(required | optional))})")
+    return value
+
+
+def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
+    if not isinstance(value, str):
+        raise PolicyError(path, f"must be a string, got {_kind(value)}")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise PolicyError(path, f"must be {what}, got {value!r}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(path, f"must be a JSON boolean (true or false), got {_kind(value)} {value!r}")
+    return value
+
+
+def _number(value: Any, path: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise PolicyError(path, f"must be a number, got {_kind(value)}")
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise PolicyError(path, "must be finite")
+    return number
+
+
+def _list(value: Any, path: str, item: Callable[[Any, str], T], *, unique: bool = True) -> tuple[T, ...]:
+    if not isinstance(value, list):
+        raise PolicyError(path, f"must be a list, got {_kind(value)}")
+    items = tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
+    if unique:
+        for i, v in enumerate(items):
+            if v in items[:i]:
+                raise PolicyError(f"{path}[{i}]", f"duplicates {v!r}")
+    return items
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --- the document -------------------------------------------------------------------------------
+
+
+def _project(value: Any, path: str) -> str:
+    return _string(value, path, _PROJECT, "a project ID (6-30 lowercase letters, digits, hyphens)")
+
+
+def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
+    obj = _object(value, path, {"name", "threshold", "basis", "actions"}, set())
+    threshold = _number(obj["threshold"], f"{path}.threshold")
+    if threshold <= 0:
+        raise PolicyError(f"{path}.threshold", "must be > 0 (a fraction of the budget: 1.0 = 100 %)")
+    if threshold > 100:
+        raise PolicyError(f"{path}.threshold", "must be <= 100 (a fraction of the budget: 1.0 = 100 %)")
+    basis = _string(obj["basis"], f"{path}.basis")
+    if basis not in BASES:
+        raise PolicyError(f"{path}.basis", f"must be one of {', '.join(BASES)}, got {basis!r}")
+
+    def action(v: Any, p: str) -> str:
+        name = _string(v, p)
+        if name not in known_actions:
+            raise PolicyError(p, f"unknown action {name!r} (known: {', '.join(sorted(known_actions))})")
+        return name
+
+    actions = _list(obj["actions"], f"{path}.actions", action)
+    if not actions:
+        raise PolicyError(f"{path}.actions", "must name at least one action")
+    return Rule(
+        name=_string(obj["name"], f"{path}.name", _RULE, "a rule name ([a-z][a-z0-9_-]{0,39})"),
+        threshold=threshold,
+        basis=basis,
+        actions=actions,
+    )
+
+
+def _budgets(value: Any, path: str) -> dict[str, Budget]:
+    if not isinstance(value, Mapping) or not value:
+        raise PolicyError(path, "must be a non-empty object of budget id -> {projects: [...]}")
+    budgets = {}
+    for budget_id, spec in value.items():
+        p = f"{path}.{budget_id}"
+        _string(budget_id, p, _BUDGET, "a budget id (the UUID at the end of the budget's name)")
+        obj = _object(spec, p, {"projects"}, {"currency"})
+        projects = _list(obj["projects"], f"{p}.projects", _project)
+        if not projects:
+            raise PolicyError(f"{p}.projects", "must name at least one project")
+        currency = obj.get("currency")
+        if currency is not None:
+            currency = _string(currency, f"{p}.currency", _CURRENCY, "an ISO 4217 code like USD")
+        budgets[budget_id] = Budget(budget_id, projects, currency)
+    return budgets
+
+
+def _keys(value: Any, path: str) -> KeysConfig:
+    obj = _object(value, path, set(), {"match", "secret"})
+    match: str | tuple[str, ...] = "gemini"
+    if "match" in obj:
+        raw = obj["match"]
+        if isinstance(raw, list):
+            match = _list(raw, f"{path}.match", lambda v, p: _string(v, p))
+            if not match:
+                raise PolicyError(f"{path}.match", "must name at least one key display name")
+        elif raw != "gemini":
+            raise PolicyError(f"{path}.match", f'must be "gemini" or a list of display names, got {raw!r}')
+    secret = obj.get("secret")
+    if secret is not None:
+        secret = _string(secret, f"{path}.secret", _SECRET, "projects/PROJECT/secrets/NAME")
+    return KeysConfig(match, secret)
+
+
+def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Policy:
+    """Validate a decoded policy document and return the Policy, or raise PolicyError."""
+    if known_actions is None:
+        from functions.actions import REGISTRY
+
+        known_actions = frozenset(REGISTRY)
+    obj = _object(
+        doc,
+        "",
+        {"billing_account", "budgets", "rules", "ledger"},
+        {"protected_projects", "dry_run", "events_topic", "keys", "services"},
+    )
+    rules = _list(obj["rules"], "rules", lambda v, p: _rule(v, p, known_actions), unique=False)
+    if not rules:
+        raise PolicyError("rules", "must hold at least one rule")
+    for i, rule in enumerate(rules):
+        if rule.name in [r.name for r in rules[:i]]:
+            raise PolicyError(f"rules[{i}].name", f"duplicates rule name {rule.name!r}")
+    ledger = _object(obj["ledger"], "ledger", {"project", "database"}, set())
+    events_topic = obj.get("events_topic")
+    if events_topic is not None:
+        events_topic = _string(events_topic, "events_topic", _TOPIC, "projects/PROJECT/topics/NAME")
+    services = _list(
+        obj.get("services", [GEMINI_SERVICE]),
+        "services",
+        lambda v, p: _string(v, p, _SERVICE, "a service name like generativelanguage.googleapis.com"),
+    )
+    if not services:
+        raise PolicyError("services", "must name at least one service")
+    return Policy(
+        billing_account=_string(
+            obj["billing_account"], "billing_account", _ACCOUNT, "a billing account id like 01D4EE-079462-DFD6EC"
+        ),
+        budgets=_budgets(obj["budgets"], "budgets"),
+        rules=tuple(sorted(rules, key=lambda r: (r.threshold, r.basis, r.name))),
+        ledger=LedgerConfig(
+            project=_project(ledger["project"], "ledger.project"),
+            database=_string(ledger["database"], "ledger.database", _DATABASE, "a Firestore database id"),
+        ),
+        protected_projects=frozenset(
+            _list(obj.get("protected_projects", []), "protected_projects", _project)
+        ),
+        dry_run=_bool(obj.get("dry_run", False), "dry_run"),
+        events_topic=events_topic,
+        keys=_keys(obj.get("keys", {}), "keys"),
+        services=services,
+    )
+
+
+def load_policy(environ: Mapping[str, str] | None = None) -> Policy:
+    """Read and validate the policy named by the environment; raise PolicyError if it is bad."""
+    env = os.environ if environ is None else environ
+    text, source = env.get(ENV_POLICY), ENV_POLICY
+    if text is None and env.get(ENV_POLICY_FILE):
+        source = env[ENV_POLICY_FILE]
+        try:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise PolicyError("", f"cannot read policy file {source}: {exc.strerror}") from None
+    if text is None:
+        raise PolicyError("", f"no policy: set {ENV_POLICY} (JSON) or {ENV_POLICY_FILE} (a path)")
+    try:
+        doc = json.loads(text, parse_float=Decimal)
+    except ValueError as exc:
+        raise PolicyError("", f"{source} is not valid JSON: {exc}") from None
+    return parse_policy(doc)

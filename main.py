@@ -1,0 +1,24 @@
+"""Cloud Function entry point (Cloud Run functions, gen2): ``budget_guard``.
+
+Deployed with an Eventarc Pub/Sub trigger on the budget's topic; a raw Pub/Sub push body works
+too (functions-framework turns it into the same CloudEvent). The policy is loaded and validated at
+start-up, so a bad policy fails the deployment loudly instead of the first alert quietly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import functions_framework
+
+from functions.handler import Guard
+
+__all__ = ["budget_guard"]
+
+_guard = Guard.from_env()
+
+
+@functions_framework.cloud_event
+def budget_guard(cloud_event: Any) -> None:
+    """Handle one budget notification. Raising makes Pub/Sub redeliver it."""
+    _guard.handle(cloud_event)
