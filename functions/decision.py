@@ -74,7 +74,7 @@ def reason(rule: Rule, n: Notification) -> str:
 
 
 def decide(n: Notification, policy: Policy) -> list[Firing]:
-    """Every (rule, project) that fires for ``n``, lowest threshold first."""
+    """Every (rule, project) that fires for ``n``, in the policy's rule order."""
     budget = policy.budgets[n.budget_id]
     amount = format(n.budget_amount.normalize(), "f")
     firings = []

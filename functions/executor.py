@@ -61,7 +61,8 @@ class Executor:
             except TransientError as exc:
                 transient.append(exc)
         if transient:
-            raise transient[0] if len(transient) == 1 else TransientError("; ".join(map(str, transient)))
+            first = transient[0]
+            raise first if len(transient) == 1 else type(first)("; ".join(dict.fromkeys(map(str, transient))))
         return results
 
     def _run_firing(self, n: Notification, firing: Firing) -> dict[str, Any]:

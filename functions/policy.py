@@ -262,7 +262,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
             obj["billing_account"], "billing_account", _ACCOUNT, "a billing account id like 01D4EE-079462-DFD6EC"
         ),
         budgets=_budgets(obj["budgets"], "budgets"),
-        rules=tuple(sorted(rules, key=lambda r: (r.threshold, r.basis, r.name))),
+        rules=rules,
         ledger=LedgerConfig(
             project=_project(ledger["project"], "ledger.project"),
             database=_string(ledger["database"], "ledger.database", _DATABASE, "a Firestore database id"),
