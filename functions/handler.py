@@ -69,7 +69,15 @@ class Guard:
                 period=notification.period,
             )
             return []
-        return self.executor.run(notification, firings)
+        results = self.executor.run(notification, firings)
+        self.log.info(
+            "notification handled",
+            message_id=notification.message_id,
+            budget=notification.budget_id,
+            crossings=len(results),
+            duplicates=sum(1 for r in results if r.get("duplicate")),
+        )
+        return results
 
 
 def _message_id(event: Any) -> str | None:
