@@ -53,6 +53,8 @@ def fake(action_name: str, mutates: bool = True, idempotent: bool = True) -> typ
 
         def run(self, ctx: Context) -> Outcome:
             SCRIPT.calls.append((ctx.firing.rule.name, ctx.project, action_name))
+            ctx.progress["step"] = "started"
+            ctx.checkpoint()  # persisting progress mid-action must not lose the outcome
             step = SCRIPT.next(action_name)
             if isinstance(step, BaseException):
                 raise step
@@ -121,6 +123,9 @@ def test_each_crossing_acts_once_however_often_delivered(script: Script) -> None
     rec = run.record("stop")
     assert rec["first_message_id"] == "m1" and rec["reason"].startswith("actual spend 1200.0 USD")
     assert [h["what"] for h in rec["history"]] == ["record: done", "brake: done", "last: done"]
+    assert rec["actions"]["brake"] == {
+        "status": "done", "detail": "brake done", "attempts": 1, "progress": {"step": "started"}
+    }
     assert sum("duplicate" in line["message"] for line in run.logs()) == 5 * 4 + 2
 
 

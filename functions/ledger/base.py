@@ -106,8 +106,7 @@ class Ledger(ABC):
     def save(self, claim: Claim, now: datetime | None = None) -> None:
         """Write the claim's record (progress and outcomes) while holding its lease."""
         claim.record["updated_at"] = _iso(now or datetime.now(timezone.utc))
-        claim.record = redact(claim.record)
-        self._put(claim.doc_id, claim.record)
+        self._put(claim.doc_id, redact(claim.record))
 
     def release(self, claim: Claim, now: datetime | None = None) -> None:
         """Give the lease up, and mark the crossing done when every action is settled."""
