@@ -13,7 +13,7 @@ redelivers. Permanent ones become ActionFailed with the remedy an operator needs
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
@@ -25,17 +25,47 @@ __all__ = [
     "call",
     "client",
     "endpoint",
+    "google_message",
     "is_transient",
+    "reset",
     "rest_call",
+    "rest_wait",
+    "status",
+    "wait",
 ]
 
 ENV_ENDPOINT = "BUDGET_GUARD_GCP_ENDPOINT"
-# Seconds. Per request, and for all the retries of one call together. Tests shorten them.
+# Seconds. Per request, for all the retries of one call together, and for one long-running
+# operation to finish (polled from RETRY_INITIAL up to 5 s apart). Tests shorten them.
 TIMEOUT = float(os.environ.get("BUDGET_GUARD_TIMEOUT", "20"))
 RETRY_DEADLINE = float(os.environ.get("BUDGET_GUARD_RETRY_DEADLINE", "60"))
 RETRY_INITIAL = float(os.environ.get("BUDGET_GUARD_RETRY_INITIAL", "0.5"))
+OPERATION_TIMEOUT = float(os.environ.get("BUDGET_GUARD_OPERATION_TIMEOUT", "120"))
+
+# google.rpc.Code numbers and names, paired with the google.api_core error raised for each.
+_RPC_CODES = {
+    1: ("CANCELLED", "Cancelled"), 2: ("UNKNOWN", "Unknown"),
+    3: ("INVALID_ARGUMENT", "InvalidArgument"), 4: ("DEADLINE_EXCEEDED", "DeadlineExceeded"),
+    5: ("NOT_FOUND", "NotFound"), 6: ("ALREADY_EXISTS", "AlreadyExists"),
+    7: ("PERMISSION_DENIED", "PermissionDenied"), 8: ("RESOURCE_EXHAUSTED", "ResourceExhausted"),
+    9: ("FAILED_PRECONDITION", "FailedPrecondition"), 10: ("ABORTED", "Aborted"),
+    11: ("OUT_OF_RANGE", "OutOfRange"), 12: ("UNIMPLEMENTED", "MethodNotImplemented"),
+    13: ("INTERNAL", "InternalServerError"), 14: ("UNAVAILABLE", "ServiceUnavailable"),
+    15: ("DATA_LOSS", "DataLoss"), 16: ("UNAUTHENTICATED", "Unauthenticated"),
+}  # fmt: skip
 
 T = TypeVar("T")
+
+
+def reset() -> None:
+    """Re-read the environment and forget built clients (tests switch stand-ins with it)."""
+    global TIMEOUT, RETRY_DEADLINE, RETRY_INITIAL, OPERATION_TIMEOUT
+    TIMEOUT = float(os.environ.get("BUDGET_GUARD_TIMEOUT", "20"))
+    RETRY_DEADLINE = float(os.environ.get("BUDGET_GUARD_RETRY_DEADLINE", "60"))
+    RETRY_INITIAL = float(os.environ.get("BUDGET_GUARD_RETRY_INITIAL", "0.5"))
+    OPERATION_TIMEOUT = float(os.environ.get("BUDGET_GUARD_OPERATION_TIMEOUT", "120"))
+    client.cache_clear()
+    authorized_session.cache_clear()
 
 
 def endpoint() -> str | None:
@@ -79,11 +109,47 @@ def rest_url(service: str, path: str) -> str:
     return f"{base.rstrip('/')}/{path.lstrip('/')}"
 
 
+def _error_body(exc: BaseException) -> dict[str, Any]:
+    """The ``error`` object of a REST error's JSON body, or {}."""
+    response = getattr(exc, "response", None)
+    try:
+        body = response.json() if response is not None and hasattr(response, "json") else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def status(exc: BaseException) -> str | None:
+    """Google's canonical status of an API error ("FAILED_PRECONDITION", "ALREADY_EXISTS"...).
+
+    Over REST the error class follows the HTTP code only: FAILED_PRECONDITION arrives as a 400
+    (BadRequest) and ALREADY_EXISTS and ABORTED both as a 409 (Conflict). The body says which.
+    """
+    name = _error_body(exc).get("status")
+    if isinstance(name, str):
+        return name
+    from google.api_core import exceptions as gexc
+
+    for name, cls in _RPC_CODES.values():  # an error read from an operation, or over gRPC
+        if type(exc) is getattr(gexc, cls):
+            return name
+    return None
+
+
+def google_message(exc: BaseException) -> str:
+    """Google's own words for an API error, without the method and URL google.api_core adds."""
+    message = _error_body(exc).get("message")
+    return str(message) if message else str(getattr(exc, "message", None) or exc)
+
+
 def is_transient(exc: BaseException) -> bool:
     """True for failures worth retrying: throttling, server errors, timeouts, resets."""
-    from google.api_core import exceptions as gexc
     import requests
+    from google.api_core import exceptions as gexc
 
+    if isinstance(exc, gexc.Conflict) and status(exc) == "ABORTED":  # a REST 409 ABORTED
+        return True
     if isinstance(
         exc,
         (
@@ -112,11 +178,60 @@ def rest_call(method: str, service: str, path: str, json: Any = None, **params: 
     return response.json() if response.content else {}
 
 
-def call(what: str, fn: Callable[[], T], remedies: dict[type[BaseException], str] | None = None) -> T:
+def rest_wait(service: str, version: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """Poll a REST long-running operation until done; its ``response``, or its error raised.
+
+    Each poll is one ``rest_call`` (retried by the caller's ``call``); an operation still
+    running after OPERATION_TIMEOUT raises TimeoutError, which ``call`` treats as transient.
+    """
+    import time
+
+    from google.api_core import exceptions as gexc
+
+    deadline = time.monotonic() + OPERATION_TIMEOUT
+    delay = RETRY_INITIAL
+    while not operation.get("done"):
+        if time.monotonic() + delay > deadline:
+            name = operation.get("name")
+            raise TimeoutError(f"operation {name} not done after {OPERATION_TIMEOUT:g} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 5.0)
+        operation = rest_call("GET", service, f"{version}/{operation['name']}")
+    error = operation.get("error")
+    if error:
+        name, cls = _RPC_CODES.get(int(error.get("code", 2)), _RPC_CODES[2])
+        message = f"operation {operation.get('name')} failed: {name}: {error.get('message', '')}"
+        raise getattr(gexc, cls)(message, details=error.get("details", ()))
+    response: dict[str, Any] = operation.get("response", {})
+    return response
+
+
+def wait(operation: Any) -> Any:
+    """The result of a generated client's long-running operation, polled the guard's way.
+
+    Polls from RETRY_INITIAL up to 5 s apart for OPERATION_TIMEOUT seconds (then TimeoutError);
+    a failed polling call is raised for the caller's ``call`` to retry.
+    """
+    from google.api_core.future import polling
+    from google.api_core.retry import Retry
+
+    poll = Retry(
+        predicate=polling.POLLING_PREDICATE,
+        initial=RETRY_INITIAL,
+        maximum=5.0,
+        multiplier=1.5,
+        timeout=OPERATION_TIMEOUT,
+    )
+    return operation.result(retry=None, polling=poll)
+
+
+def call(what: str, fn: Callable[[], T], remedies: Mapping[Any, str] | None = None) -> T:
     """Run ``fn`` with retries on transient failures; map the rest to the guard's errors.
 
     ``what`` names the call in errors ("unlink billing on gemini-prod"); ``remedies`` maps
-    permanent google.api_core errors to the fix an operator must apply.
+    permanent google.api_core errors, by class or by Google's status name (``status``:
+    over REST, FAILED_PRECONDITION arrives as a plain BadRequest and PERMISSION_DENIED as a
+    Forbidden), to the fix an operator must apply. The first entry that matches wins.
     """
     from google.api_core import exceptions as gexc
     from google.api_core.retry import Retry
@@ -133,7 +248,7 @@ def call(what: str, fn: Callable[[], T], remedies: dict[type[BaseException], str
         if is_transient(exc):
             raise TransientError(f"{what}: {_describe(exc)}") from exc
         for kind, remedy in (remedies or {}).items():
-            if isinstance(exc, kind):
+            if status(exc) == kind if isinstance(kind, str) else isinstance(exc, kind):
                 raise ActionFailed(f"{what}: {_describe(exc)}", remedy) from exc
         if isinstance(exc, gexc.GoogleAPICallError):
             raise ActionFailed(f"{what}: {_describe(exc)}", "see the error above") from exc

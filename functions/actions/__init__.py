@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from functions.actions.base import Action, Context, Outcome
 from functions.actions.billing import DisableBilling
+from functions.actions.keys import RevokeKeys, RotateKeys
 from functions.actions.notify import Notify
+from functions.actions.service import DisableService
 
 __all__ = ["REGISTRY", "Action", "Context", "Outcome"]
 
-REGISTRY: dict[str, type[Action]] = {cls.name: cls for cls in (Notify, DisableBilling)}
+REGISTRY: dict[str, type[Action]] = {
+    cls.name: cls for cls in (Notify, RotateKeys, RevokeKeys, DisableService, DisableBilling)
+}

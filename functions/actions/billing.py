@@ -20,7 +20,6 @@ class DisableBilling(Action):
     permissions = frozenset({"resourcemanager.projects.get", "resourcemanager.projects.deleteBillingAssignment"})
 
     def run(self, ctx: Context) -> Outcome:
-        from google.api_core import exceptions as gexc
         from google.cloud import billing_v1
 
         client = gcp.client(billing_v1.CloudBillingClient)
@@ -28,7 +27,7 @@ class DisableBilling(Action):
         info = gcp.call(
             f"read billing info of {ctx.project}",
             lambda: client.get_project_billing_info(name=name, retry=None, timeout=gcp.TIMEOUT),
-            {gexc.PermissionDenied: f"grant the guard resourcemanager.projects.get on {name}"},
+            {"PERMISSION_DENIED": f"grant the guard resourcemanager.projects.get on {name}"},
         )
         if not info.billing_account_name:
             return Outcome("noop", "billing already unlinked")
@@ -42,8 +41,8 @@ class DisableBilling(Action):
                 name=name, project_billing_info=unlink, retry=None, timeout=gcp.TIMEOUT
             ),
             {
-                gexc.FailedPrecondition: f"the project's billing link is locked; unlock it ({LOCK_DOC})",
-                gexc.PermissionDenied: (
+                "FAILED_PRECONDITION": f"the project's billing link is locked; unlock it ({LOCK_DOC})",
+                "PERMISSION_DENIED": (
                     f"grant the guard resourcemanager.projects.deleteBillingAssignment on {name} "
                     f"(the infra module's custom role), or remove the billing link lock ({LOCK_DOC})"
                 ),
