@@ -1,0 +1,83 @@
+"""Test-side control over HTTP, under ``/_standin/``.
+
+``GET /_standin/state`` answers the whole world in seed format, key strings and secret payloads
+included (a test tool: never expose it beyond 127.0.0.1). ``PUT /_standin/state`` replaces it and
+clears faults and calls. ``GET|POST|DELETE /_standin/faults`` lists, adds, clears fault rules.
+``GET /_standin/calls[?method=ID]`` answers the call log; ``DELETE /_standin/calls`` clears it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from standin.backend import Backend
+from standin.errors import ApiError, invalid_argument, not_found
+from standin.faults import parse_rule
+from standin.model import SeedError
+
+__all__ = ["ADMIN_PREFIX", "handle_admin"]
+
+ADMIN_PREFIX = "/_standin/"
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise invalid_argument("Invalid JSON payload received.") from None
+
+
+def _state(backend: Backend, http: str, raw: bytes) -> Any:
+    if http == "GET":
+        return backend.world.to_seed()
+    try:
+        backend.load(_json(raw))
+    except SeedError as error:
+        raise invalid_argument(str(error)) from None
+    return {}
+
+
+def _faults(backend: Backend, http: str, raw: bytes) -> Any:
+    if http == "GET":
+        return {"faults": backend.faults.rules()}
+    if http == "DELETE":
+        backend.faults.clear()
+        return {}
+    try:
+        rule = parse_rule(_json(raw))
+    except ValueError as error:
+        raise invalid_argument(str(error)) from None
+    backend.faults.add(rule)
+    return rule.to_json()
+
+
+def _calls(backend: Backend, http: str, query: dict[str, str]) -> Any:
+    if http == "DELETE":
+        backend.calls.clear()
+        return {}
+    return backend.calls.entries(query.get("method"))
+
+
+_ENDPOINTS = {
+    "state": ("GET", "PUT"),
+    "faults": ("GET", "POST", "DELETE"),
+    "calls": ("GET", "DELETE"),
+}
+
+
+def handle_admin(
+    backend: Backend, http: str, path: str, query: dict[str, str], raw: bytes
+) -> tuple[int, Any]:
+    """Status and JSON body for an admin request."""
+    name = path.removeprefix(ADMIN_PREFIX).strip("/")
+    try:
+        if http not in _ENDPOINTS.get(name, ()):
+            raise not_found(f"No admin endpoint {http} {path}")
+        if name == "state":
+            return 200, _state(backend, http, raw)
+        if name == "faults":
+            return 200, _faults(backend, http, raw)
+        return 200, _calls(backend, http, query)
+    except ApiError as error:
+        return error.code, error.body()

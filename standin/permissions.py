@@ -1,0 +1,38 @@
+"""Which IAM permission each API method needs (for 403 faults and ``granted_permissions``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LINK_BILLING_PERMISSION", "METHOD_PERMISSIONS", "required_permission"]
+
+#: Method id -> permission. ``updateBillingInfo`` lists the unlink permission; linking needs
+#: :data:`LINK_BILLING_PERMISSION` instead. ``None``: anyone may call (testIamPermissions).
+METHOD_PERMISSIONS: dict[str, str | None] = {
+    "cloudbilling.projects.getBillingInfo": "resourcemanager.projects.get",
+    "cloudbilling.projects.updateBillingInfo": "resourcemanager.projects.deleteBillingAssignment",
+    "apikeys.projects.locations.keys.list": "apikeys.keys.list",
+    "apikeys.projects.locations.keys.create": "apikeys.keys.create",
+    "apikeys.projects.locations.keys.get": "apikeys.keys.get",
+    "apikeys.projects.locations.keys.getKeyString": "apikeys.keys.getKeyString",
+    "apikeys.projects.locations.keys.delete": "apikeys.keys.delete",
+    "apikeys.projects.locations.keys.undelete": "apikeys.keys.undelete",
+    "apikeys.operations.get": "serviceusage.operations.get",
+    "serviceusage.services.get": "serviceusage.services.get",
+    "serviceusage.services.disable": "serviceusage.services.disable",
+    "serviceusage.services.enable": "serviceusage.services.enable",
+    "serviceusage.operations.get": "serviceusage.operations.get",
+    "secretmanager.projects.secrets.get": "secretmanager.secrets.get",
+    "secretmanager.projects.secrets.addVersion": "secretmanager.versions.add",
+    "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
+    "cloudresourcemanager.projects.testIamPermissions": None,
+}
+
+LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"
+
+
+def required_permission(method_id: str, body: dict[str, Any]) -> str | None:
+    """The permission a call of ``method_id`` with request ``body`` needs."""
+    if method_id == "cloudbilling.projects.updateBillingInfo" and body.get("billingAccountName"):
+        return LINK_BILLING_PERMISSION
+    return METHOD_PERMISSIONS.get(method_id)

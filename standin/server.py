@@ -1,0 +1,127 @@
+"""``StandIn``: the stand-in server, started and stopped from Python (tests) or ``__main__``."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from standin.backend import Backend
+from standin.faults import parse_rule
+from standin.handler import StandInHTTPServer
+from standin.seedfile import SeedSource, load_seed
+from standin.state import World
+
+__all__ = ["StandIn"]
+
+
+class StandIn:
+    """Local stand-in for the Google control-plane REST APIs Budget Guard calls.
+
+    ``StandIn(seed=None, host="127.0.0.1", port=0)``: ``seed`` is a seed dict, a path to a seed
+    JSON file, or ``None`` for the packaged demo world; ``port=0`` picks a free port.
+    """
+
+    def __init__(self, seed: SeedSource = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._backend = Backend(load_seed(seed))
+        self._address = (host, port)
+        self._server: StandInHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Bind, serve in a daemon thread and answer the base URL (``http://127.0.0.1:PORT``)."""
+        if self._server is not None:
+            return self.url
+        self._backend.stopping.clear()
+        self._server = StandInHTTPServer(self._address, self._backend)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving, wake held calls and close open connections. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._backend.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> StandIn:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:PORT`` (only while started)."""
+        if self._server is None:
+            raise RuntimeError("StandIn is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # world -----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A copy of the whole world in seed format (key strings included)."""
+        return self._backend.world.to_seed()
+
+    @property
+    def world(self) -> World:
+        """The live world; hold ``world.lock`` while changing it."""
+        return self._backend.world
+
+    def set_state(self, seed: SeedSource) -> None:
+        """Replace the world (dict, file path, ``None``: demo seed); clears faults and calls."""
+        self._backend.load(load_seed(seed))
+
+    # faults and calls ------------------------------------------------------------------------
+
+    def add_fault(
+        self,
+        method: str,
+        fault: str,
+        *,
+        calls: list[int] | None = None,
+        times: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        """Add a fault rule (see :mod:`standin.faults`); ``ValueError`` if it is malformed."""
+        rule: dict[str, Any] = {"method": method, "fault": fault}
+        for name, value in (("calls", calls), ("times", times), ("delay", delay)):
+            if value is not None:
+                rule[name] = value
+        self._backend.faults.add(parse_rule(rule))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The active fault rules with how many calls each has seen."""
+        return self._backend.faults.rules()
+
+    def clear_faults(self) -> None:
+        self._backend.faults.clear()
+
+    def calls(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The call log in order, optionally only the calls of one method id."""
+        return self._backend.calls.entries(method)
+
+    def clear_calls(self) -> None:
+        self._backend.calls.clear()
