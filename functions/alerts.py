@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,7 +66,7 @@ class Alert:
             "data": base64.b64encode(self.payload()).decode(),
             "attributes": self.attributes(),
             "messageId": message_id,
-            "publishTime": publish_time or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "publishTime": publish_time or datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
 
 
@@ -76,8 +76,14 @@ class _Event(dict[str, Any]):
     data: Any
 
 
-def cloud_event(message: dict[str, Any], event_type: str = "google.cloud.pubsub.topic.v1.messagePublished") -> Any:
+def cloud_event(
+    message: dict[str, Any], event_type: str = "google.cloud.pubsub.topic.v1.messagePublished"
+) -> Any:
     """Wrap a Pub/Sub message the way the Eventarc trigger delivers it (for unit tests)."""
-    event = _Event(type=event_type, source="//pubsub.googleapis.com/projects/p/topics/t", id=message.get("messageId"))
+    event = _Event(
+        type=event_type,
+        source="//pubsub.googleapis.com/projects/p/topics/t",
+        id=message.get("messageId"),
+    )
     event.data = {"message": message, "subscription": "projects/p/subscriptions/s"}
     return event

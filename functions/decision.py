@@ -52,7 +52,10 @@ def fires(rule: Rule, n: Notification) -> bool:
     """True when ``rule`` is at or past its threshold for this notification."""
     if rule.basis == "actual":
         return n.cost_amount >= rule.threshold * n.budget_amount
-    return n.forecast_threshold_exceeded is not None and n.forecast_threshold_exceeded >= rule.threshold
+    return (
+        n.forecast_threshold_exceeded is not None
+        and n.forecast_threshold_exceeded >= rule.threshold
+    )
 
 
 def _percent(value: Decimal) -> str:

@@ -8,7 +8,7 @@
     ├── TransientError       worth retrying; raised out of the function so Pub/Sub redelivers
     │   ├── LedgerUnavailable    the ledger could not be read or written
     │   └── CrossingBusy         another instance holds this crossing's lease
-    └── ActionFailed         an action failed for good until a human fixes something; logged at ERROR
+    └── ActionFailed         failed until a human applies the remedy; logged at ERROR
 
 Messages never carry key strings: ``redact`` runs over every message that leaves the guard.
 """

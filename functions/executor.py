@@ -62,7 +62,11 @@ class Executor:
                 transient.append(exc)
         if transient:
             first = transient[0]
-            raise first if len(transient) == 1 else type(first)("; ".join(dict.fromkeys(map(str, transient))))
+            raise (
+                first
+                if len(transient) == 1
+                else type(first)("; ".join(dict.fromkeys(map(str, transient))))
+            )
         return results
 
     def _run_firing(self, n: Notification, firing: Firing) -> dict[str, Any]:
@@ -111,7 +115,10 @@ class Executor:
             status, detail = "would_run", f"dry run: would {action.summary} on {firing.project}"
             log.warning(detail)
         elif firing.protected and action.mutates:
-            status, detail = "skipped", f"{firing.project} is a protected project: {action.name} not run"
+            status, detail = (
+                "skipped",
+                f"{firing.project} is a protected project: {action.name} not run",
+            )
             log.warning(detail)
         else:
             progress = entry.setdefault("progress", {})
@@ -152,7 +159,8 @@ class Executor:
             except (ActionFailed, TransientError) as failure:
                 ran.append(f"{name}: failed ({failure})")
         log.error(
-            f"ledger unavailable: ran idempotent actions without a claim; will retry on redelivery: {exc}",
+            "ledger unavailable: ran idempotent actions without a claim; "
+            f"will retry on redelivery: {exc}",
             ran=ran,
             waiting=waiting,
         )

@@ -77,7 +77,7 @@ def _credentials() -> Any:
     if endpoint():
         from google.auth.credentials import AnonymousCredentials
 
-        return AnonymousCredentials()
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
     return None  # the client finds the function's default credentials
 
 
@@ -99,8 +99,10 @@ def authorized_session() -> Any:
 
     credentials = _credentials()
     if credentials is None:
-        credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    return AuthorizedSession(credentials)
+        credentials, _ = google.auth.default(
+            scopes=["https://www.googleapis.com/auth/cloud-platform"]
+        )
+    return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
 
 
 def rest_url(service: str, path: str) -> str:
@@ -163,7 +165,9 @@ def is_transient(exc: BaseException) -> bool:
         ),
     ):
         return True
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
+    return isinstance(
+        exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+    )
 
 
 def rest_call(method: str, service: str, path: str, json: Any = None, **params: Any) -> Any:
@@ -174,7 +178,7 @@ def rest_call(method: str, service: str, path: str, json: Any = None, **params: 
         method, rest_url(service, path), json=json, params=params or None, timeout=TIMEOUT
     )
     if response.status_code >= 400:
-        raise gexc.from_http_response(response)
+        raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
     return response.json() if response.content else {}
 
 
@@ -237,7 +241,11 @@ def call(what: str, fn: Callable[[], T], remedies: Mapping[Any, str] | None = No
     from google.api_core.retry import Retry
 
     retry = Retry(
-        predicate=is_transient, initial=RETRY_INITIAL, maximum=8.0, multiplier=2.0, timeout=RETRY_DEADLINE
+        predicate=is_transient,
+        initial=RETRY_INITIAL,
+        maximum=8.0,
+        multiplier=2.0,
+        timeout=RETRY_DEADLINE,
     )
     try:
         return retry(fn)()

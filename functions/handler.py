@@ -31,7 +31,9 @@ def _firestore_ledger(policy: Policy) -> Callable[[], Ledger]:
 class Guard:
     """The guard for one policy; one per process, built at start-up."""
 
-    def __init__(self, policy: Policy, ledger: Callable[[], Ledger] | None = None, log: Logger = logger) -> None:
+    def __init__(
+        self, policy: Policy, ledger: Callable[[], Ledger] | None = None, log: Logger = logger
+    ) -> None:
         from functions.executor import Executor
 
         self.policy = policy

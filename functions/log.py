@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from functions.redact import redact
@@ -29,11 +29,11 @@ class Logger:
 
     def log(self, severity: str, message: str, **fields: Any) -> dict[str, Any]:
         """Write one line and return the record written (tests read it back)."""
-        record = redact(
+        record: dict[str, Any] = redact(
             {
                 "severity": severity,
                 "message": message,
-                "time": datetime.now(timezone.utc).isoformat(),
+                "time": datetime.now(UTC).isoformat(),
                 **self._fields,
                 **fields,
             }

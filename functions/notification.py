@@ -14,8 +14,8 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from functions.errors import MalformedMessage, SpoofedMessage
@@ -65,7 +65,7 @@ class Notification:
     @property
     def period(self) -> str:
         """The budget period, as the canonical UTC timestamp of its start."""
-        return self.cost_interval_start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.cost_interval_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @property
     def spend_ratio(self) -> Decimal:

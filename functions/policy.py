@@ -110,7 +110,10 @@ def _object(value: Any, path: str, required: set[str], optional: set[str]) -> Ma
     for key in sorted(required - value.keys()):
         raise PolicyError(_join(path, key), "is required")
     for key in sorted(value.keys() - required - optional):
-        raise PolicyError(_join(path, str(key)), f"is not a known key (known: {', '.join(sorted(required | optional))})")
+        raise PolicyError(
+            _join(path, str(key)),
+            f"is not a known key (known: {', '.join(sorted(required | optional))})",
+        )
     return value
 
 
@@ -124,7 +127,9 @@ def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, what:
 
 def _bool(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise PolicyError(path, f"must be a JSON boolean (true or false), got {_kind(value)} {value!r}")
+        raise PolicyError(
+            path, f"must be a JSON boolean (true or false), got {_kind(value)} {value!r}"
+        )
     return value
 
 
@@ -137,7 +142,9 @@ def _number(value: Any, path: str) -> Decimal:
     return number
 
 
-def _list(value: Any, path: str, item: Callable[[Any, str], T], *, unique: bool = True) -> tuple[T, ...]:
+def _list(
+    value: Any, path: str, item: Callable[[Any, str], T], *, unique: bool = True
+) -> tuple[T, ...]:
     if not isinstance(value, list):
         raise PolicyError(path, f"must be a list, got {_kind(value)}")
     items = tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
@@ -169,9 +176,13 @@ def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
     obj = _object(value, path, {"name", "threshold", "basis", "actions"}, set())
     threshold = _number(obj["threshold"], f"{path}.threshold")
     if threshold <= 0:
-        raise PolicyError(f"{path}.threshold", "must be > 0 (a fraction of the budget: 1.0 = 100 %)")
+        raise PolicyError(
+            f"{path}.threshold", "must be > 0 (a fraction of the budget: 1.0 = 100 %)"
+        )
     if threshold > 100:
-        raise PolicyError(f"{path}.threshold", "must be <= 100 (a fraction of the budget: 1.0 = 100 %)")
+        raise PolicyError(
+            f"{path}.threshold", "must be <= 100 (a fraction of the budget: 1.0 = 100 %)"
+        )
     basis = _string(obj["basis"], f"{path}.basis")
     if basis not in BASES:
         raise PolicyError(f"{path}.basis", f"must be one of {', '.join(BASES)}, got {basis!r}")
@@ -179,7 +190,9 @@ def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
     def action(v: Any, p: str) -> str:
         name = _string(v, p)
         if name not in known_actions:
-            raise PolicyError(p, f"unknown action {name!r} (known: {', '.join(sorted(known_actions))})")
+            raise PolicyError(
+                p, f"unknown action {name!r} (known: {', '.join(sorted(known_actions))})"
+            )
         return name
 
     actions = _list(obj["actions"], f"{path}.actions", action)
@@ -221,7 +234,9 @@ def _keys(value: Any, path: str) -> KeysConfig:
             if not match:
                 raise PolicyError(f"{path}.match", "must name at least one key display name")
         elif raw != "gemini":
-            raise PolicyError(f"{path}.match", f'must be "gemini" or a list of display names, got {raw!r}')
+            raise PolicyError(
+                f"{path}.match", f'must be "gemini" or a list of display names, got {raw!r}'
+            )
     secret = obj.get("secret")
     if secret is not None:
         secret = _string(secret, f"{path}.secret", _SECRET, "projects/PROJECT/secrets/NAME")
@@ -253,19 +268,26 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
     services = _list(
         obj.get("services", [GEMINI_SERVICE]),
         "services",
-        lambda v, p: _string(v, p, _SERVICE, "a service name like generativelanguage.googleapis.com"),
+        lambda v, p: _string(
+            v, p, _SERVICE, "a service name like generativelanguage.googleapis.com"
+        ),
     )
     if not services:
         raise PolicyError("services", "must name at least one service")
     return Policy(
         billing_account=_string(
-            obj["billing_account"], "billing_account", _ACCOUNT, "a billing account id like 01D4EE-079462-DFD6EC"
+            obj["billing_account"],
+            "billing_account",
+            _ACCOUNT,
+            "a billing account id like 01D4EE-079462-DFD6EC",
         ),
         budgets=_budgets(obj["budgets"], "budgets"),
         rules=rules,
         ledger=LedgerConfig(
             project=_project(ledger["project"], "ledger.project"),
-            database=_string(ledger["database"], "ledger.database", _DATABASE, "a Firestore database id"),
+            database=_string(
+                ledger["database"], "ledger.database", _DATABASE, "a Firestore database id"
+            ),
         ),
         protected_projects=frozenset(
             _list(obj.get("protected_projects", []), "protected_projects", _project)

@@ -52,7 +52,9 @@ class Pipeline:
         self.topic_path, self.subscription = services.create_push_topic(
             services.DEFAULT_PROJECT,
             name,
-            services.push_endpoint(self.function.url, f"projects/{services.DEFAULT_PROJECT}/topics/{name}"),
+            services.push_endpoint(
+                self.function.url, f"projects/{services.DEFAULT_PROJECT}/topics/{name}"
+            ),
         )
 
     def close(self) -> None:
@@ -82,7 +84,9 @@ class Pipeline:
     def lines_for(self, message_id: str) -> list[dict[str, Any]]:
         return [r for r in self.logs() if r.get("message_id") == message_id]
 
-    def wait_handled(self, message_id: str, count: int = 1, timeout: float = 60) -> list[dict[str, Any]]:
+    def wait_handled(
+        self, message_id: str, count: int = 1, timeout: float = 60
+    ) -> list[dict[str, Any]]:
         """Wait until the guard has finished ``message_id`` ``count`` times; return its lines."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -90,10 +94,14 @@ class Pipeline:
             if sum(any(t in r.get("message", "") for t in TERMINAL) for r in lines) >= count:
                 return lines
             time.sleep(0.05)
-        raise AssertionError(f"message {message_id} not handled {count}x in {timeout}s:\n{self.function.log_tail()}")
+        raise AssertionError(
+            f"message {message_id} not handled {count}x in {timeout}s:\n{self.function.log_tail()}"
+        )
 
     def billing_updates(self, status: int | None = 200) -> list[dict[str, Any]]:
-        return [c for c in self.standin.calls(BILLING_UPDATE) if status is None or c["status"] == status]
+        return [
+            c for c in self.standin.calls(BILLING_UPDATE) if status is None or c["status"] == status
+        ]
 
     def billing_account(self, project: str = "gemini-prod") -> str:
         return str(self.standin.state["projects"][project]["billing_account"])
@@ -101,5 +109,7 @@ class Pipeline:
     def ledger(self) -> list[dict[str, Any]]:
         from google.cloud import firestore
 
-        db = firestore.Client(project=self.policy["ledger"]["project"], database=self.policy["ledger"]["database"])
+        db = firestore.Client(
+            project=self.policy["ledger"]["project"], database=self.policy["ledger"]["database"]
+        )
         return [d.to_dict() for d in db.collection("crossings").stream()]

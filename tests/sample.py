@@ -17,7 +17,12 @@ POLICY: dict[str, Any] = {
     "rules": [
         {"name": "warn", "threshold": 0.5, "basis": "actual", "actions": ["notify"]},
         {"name": "forecast", "threshold": 1.0, "basis": "forecast", "actions": ["notify"]},
-        {"name": "stop", "threshold": 1.0, "basis": "actual", "actions": ["notify", "disable_billing"]},
+        {
+            "name": "stop",
+            "threshold": 1.0,
+            "basis": "actual",
+            "actions": ["notify", "disable_billing"],
+        },
     ],
     "protected_projects": [],
     "dry_run": False,

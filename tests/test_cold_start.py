@@ -20,7 +20,8 @@ import main
 from functions.alerts import Alert, cloud_event
 from tests.sample import alert
 main.budget_guard(cloud_event(alert({cost}).message("cold-1")))
-new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("google", "grpc", "requests", "urllib3", "proto"))
+roots = ("google", "grpc", "requests", "urllib3", "proto")
+new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in roots)
 print(json.dumps(new))
 """
 
@@ -30,7 +31,12 @@ def new_google_modules(cost: float) -> list[str]:
     env.pop("BUDGET_GUARD_GCP_ENDPOINT", None)
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(cost=cost)],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     result: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
     return result

@@ -38,7 +38,11 @@ def test_thresholds(cost: float, forecast: float | None, rules: list[str]) -> No
 
 def test_exact_decimal_comparison_at_the_boundary() -> None:
     # 0.29 * 100 is 28.999999999999996 in binary floating point; the guard compares decimals.
-    policy = parse_policy(policy_doc(rules=[{"name": "x", "threshold": 0.29, "basis": "actual", "actions": ["notify"]}]))
+    policy = parse_policy(
+        policy_doc(
+            rules=[{"name": "x", "threshold": 0.29, "basis": "actual", "actions": ["notify"]}]
+        )
+    )
     assert fired(29, 100, policy) == [("x", "gemini-prod")]
     assert fired(28.99, 100, policy) == []
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
@@ -86,7 +86,9 @@ class Run:
         self.policy = parse_policy(doc, KNOWN)
         self.ledger = ledger or MemoryLedger()
         self.stream = io.StringIO()
-        self.executor = Executor(self.policy, lambda: self.ledger, Logger(stream=self.stream), REGISTRY)
+        self.executor = Executor(
+            self.policy, lambda: self.ledger, Logger(stream=self.stream), REGISTRY
+        )
 
     def deliver(self, cost: float, message_id: str = "m", **kw: Any) -> list[dict[str, Any]]:
         n = parse(alert(cost, **kw).message(message_id), ACCOUNT, self.policy.budgets)
@@ -124,7 +126,10 @@ def test_each_crossing_acts_once_however_often_delivered(script: Script) -> None
     assert rec["first_message_id"] == "m1" and rec["reason"].startswith("actual spend 1200.0 USD")
     assert [h["what"] for h in rec["history"]] == ["record: done", "brake: done", "last: done"]
     assert rec["actions"]["brake"] == {
-        "status": "done", "detail": "brake done", "attempts": 1, "progress": {"step": "started"}
+        "status": "done",
+        "detail": "brake done",
+        "attempts": 1,
+        "progress": {"step": "started"},
     }
     assert sum("duplicate" in line["message"] for line in run.logs()) == 5 * 4 + 2
 
@@ -144,7 +149,9 @@ def test_dry_run_records_what_would_run_and_runs_nothing(script: Script) -> None
     assert script.calls == []
     rec = run.record("stop")
     assert rec["dry_run"] is True and rec["state"] == "done"
-    assert {a: v["status"] for a, v in rec["actions"].items()} == dict.fromkeys(["record", "brake", "last"], "would_run")
+    assert {a: v["status"] for a, v in rec["actions"].items()} == dict.fromkeys(
+        ["record", "brake", "last"], "would_run"
+    )
     assert any(line["message"] == "dry run: would do brake on gemini-prod" for line in run.logs())
 
 
@@ -157,7 +164,9 @@ def test_permanent_failure_is_logged_at_error_and_the_next_brake_still_runs(scri
     assert rec["actions"]["brake"]["status"] == "failed"
     assert rec["actions"]["last"]["status"] == "done"
     errors = [line for line in run.logs() if line["severity"] == "ERROR"]
-    assert len(errors) == 1 and errors[0]["remedy"] == "grant x.y.z" and errors[0]["action"] == "brake"
+    assert (
+        len(errors) == 1 and errors[0]["remedy"] == "grant x.y.z" and errors[0]["action"] == "brake"
+    )
     # The next delivery retries only the failed action.
     run.deliver(1250, "second")
     assert [c for c in script.calls if c[0] == "stop" and c[1] == "gemini-prod"] == [
@@ -176,7 +185,9 @@ def test_transient_failure_raises_for_redelivery_then_resumes(script: Script) ->
         run.deliver(1200, "first")
     rec = run.record("stop")
     assert rec["actions"]["brake"]["status"] == "retrying" and rec["lease_until"] is None
-    assert rec["actions"]["last"]["status"] == "done", "one failure does not hold back the next brake"
+    assert rec["actions"]["last"]["status"] == "done", (
+        "one failure does not hold back the next brake"
+    )
     run.deliver(1200, "redelivery")
     rec = run.record("stop")
     assert rec["state"] == "done" and rec["actions"]["brake"]["attempts"] == 2
@@ -198,7 +209,7 @@ def test_a_live_lease_held_elsewhere_is_busy_and_an_expired_one_is_taken(script:
     run = Run(ledger)
     n = parse(alert(600).message("x"), ACCOUNT, run.policy.budgets)
     (firing, *_) = decide(n, run.policy)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert ledger.claim(firing, "crashed-holder", now) is not None  # never released: a crash
     with pytest.raises(CrossingBusy):
         ledger.claim(firing, "other", now + timedelta(seconds=10))
@@ -215,6 +226,9 @@ def test_ledger_down_runs_only_idempotent_brakes_and_raises(script: Script) -> N
     run = Run(DownLedger(), protected_projects=["shared-infra"])
     with pytest.raises(LedgerUnavailable):
         run.deliver(1200)
-    assert sorted(script.calls) == [("stop", "gemini-prod", "brake"), ("stop", "gemini-prod", "last")]
+    assert sorted(script.calls) == [
+        ("stop", "gemini-prod", "brake"),
+        ("stop", "gemini-prod", "last"),
+    ]
     errors = [line for line in run.logs() if line["severity"] == "ERROR"]
     assert any(line.get("waiting") == ["record"] for line in errors)

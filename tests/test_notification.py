@@ -18,7 +18,9 @@ BUDGETS = {BUDGET: Budget(BUDGET, ("gemini-prod",))}
 
 
 def message(data: Any = None, **attributes: str) -> dict[str, Any]:
-    msg = alert(950, forecast_threshold=1.2, alert_threshold=0.9).message("42", "2026-11-20T10:00:00Z")
+    msg = alert(950, forecast_threshold=1.2, alert_threshold=0.9).message(
+        "42", "2026-11-20T10:00:00Z"
+    )
     if data is not None:
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()
         msg["data"] = base64.b64encode(raw).decode()
@@ -59,8 +61,14 @@ def test_thresholds_are_optional() -> None:
         (good_data(costAmount=-1), "data.costAmount must not be negative"),
         (good_data(budgetAmount=0), "data.budgetAmount must be greater than zero"),
         (good_data(budgetAmount=1e300), "data.budgetAmount must be below 1e+15"),
-        (good_data(costIntervalStart="yesterday"), "data.costIntervalStart must be an RFC 3339 timestamp"),
-        (good_data(costIntervalStart="2026-13-01T00:00:00Z"), "data.costIntervalStart is not a valid timestamp"),
+        (
+            good_data(costIntervalStart="yesterday"),
+            "data.costIntervalStart must be an RFC 3339 timestamp",
+        ),
+        (
+            good_data(costIntervalStart="2026-13-01T00:00:00Z"),
+            "data.costIntervalStart is not a valid timestamp",
+        ),
         (good_data(costIntervalStart="2027-01-01T00:00:00Z"), "is after the message's publishTime"),
         (good_data(budgetAmountType="WHATEVER"), "data.budgetAmountType must be one of"),
         (good_data(currencyCode="usd"), "data.currencyCode must be an ISO 4217 code"),
@@ -89,8 +97,14 @@ def test_malformed_data_is_rejected_with_its_reason(data: Any, reason: str) -> N
         (lambda m: m.pop("messageId"), "messageId is missing"),
         (lambda m: m.update(attributes="x"), "message.attributes must be an object"),
         (lambda m: m["attributes"].pop("budgetId"), "attribute budgetId is missing"),
-        (lambda m: m["attributes"].update(billingAccountId="01D4EE\n079462"), "attribute billingAccountId must be"),
-        (lambda m: m["attributes"].update(budgetId="../../etc"), "attribute budgetId must be a budget id"),
+        (
+            lambda m: m["attributes"].update(billingAccountId="01D4EE\n079462"),
+            "attribute billingAccountId must be",
+        ),
+        (
+            lambda m: m["attributes"].update(budgetId="../../etc"),
+            "attribute budgetId must be a budget id",
+        ),
     ],
 )
 def test_malformed_envelope_is_rejected(mutate: Any, reason: str) -> None:
@@ -104,7 +118,10 @@ def test_malformed_envelope_is_rejected(mutate: Any, reason: str) -> None:
 @pytest.mark.parametrize(
     ("attributes", "reason"),
     [
-        ({"billingAccountId": "000000-000000-000000"}, "billingAccountId 000000-000000-000000 is not the guarded account"),
+        (
+            {"billingAccountId": "000000-000000-000000"},
+            "billingAccountId 000000-000000-000000 is not the guarded account",
+        ),
         ({"budgetId": "00000000-0000-0000-0000-000000000000"}, "is not a budget in the policy"),
         ({"schemaVersion": "2.0"}, "schemaVersion '2.0' is not 1.0"),
     ],

@@ -42,7 +42,9 @@ def pipeline(
         p.close()
 
 
-def test_stop_unlinks_billing_exactly_once_however_often_delivered(pipeline: Callable[..., Pipeline]) -> None:
+def test_stop_unlinks_billing_exactly_once_however_often_delivered(
+    pipeline: Callable[..., Pipeline],
+) -> None:
     p = pipeline()
     assert p.billing_account() == LINKED
     first = p.publish(alert(1200, alert_threshold=1.0))
@@ -66,11 +68,17 @@ def test_stop_unlinks_billing_exactly_once_however_often_delivered(pipeline: Cal
     assert "1200.0 USD of budget 1000.0 = 120% >= 100%" in stop["reason"]
     warnings = [r for r in lines if r["severity"] == "WARNING"]
     assert {r["rule"] for r in warnings} == {"warn", "stop"}, "notify logs each crossing at WARNING"
-    assert all(r["budget"] and r["project"] == "gemini-prod" and r["message_id"] == first for r in warnings)
+    assert all(
+        r["budget"] and r["project"] == "gemini-prod" and r["message_id"] == first for r in warnings
+    )
 
 
 def test_out_of_order_new_period_and_raised_budget(pipeline: Callable[..., Pipeline]) -> None:
-    p = pipeline(policy_doc(rules=[{"name": "warn", "threshold": 0.5, "basis": "actual", "actions": ["notify"]}]))
+    p = pipeline(
+        policy_doc(
+            rules=[{"name": "warn", "threshold": 0.5, "basis": "actual", "actions": ["notify"]}]
+        )
+    )
     p.wait_handled(p.publish(alert(900)))
     late = p.wait_handled(p.publish(alert(600)))  # earlier spend, delivered later
     assert any(r["message"].startswith("duplicate") for r in late)
@@ -78,7 +86,11 @@ def test_out_of_order_new_period_and_raised_budget(pipeline: Callable[..., Pipel
     p.wait_handled(p.publish(alert(1100, budget=2000)))  # the budget was raised to 2000
     p.wait_handled(p.publish(alert(1150, budget=2000)))
     keys = sorted((r["period"], r["budget_amount"]) for r in p.ledger())
-    assert keys == [("2026-10-01T07:00:00Z", "1000"), ("2026-11-01T07:00:00Z", "1000"), ("2026-11-01T07:00:00Z", "2000")]
+    assert keys == [
+        ("2026-10-01T07:00:00Z", "1000"),
+        ("2026-11-01T07:00:00Z", "1000"),
+        ("2026-11-01T07:00:00Z", "2000"),
+    ]
     assert p.billing_updates(status=None) == []
 
 
@@ -87,14 +99,18 @@ def test_spoofed_and_malformed_are_acknowledged_with_a_reason_and_never_acted_on
 ) -> None:
     p = pipeline()
     forged = alert(99999, alert_threshold=1.0)
-    spoof = p.publish_raw(forged.payload(), {**forged.attributes(), "billingAccountId": "000000-000000-000000"})
+    spoof = p.publish_raw(
+        forged.payload(), {**forged.attributes(), "billingAccountId": "000000-000000-000000"}
+    )
     garbage = p.publish_raw(b"\xff\x00 not json", forged.attributes())
     for message_id, kind, reason in (
         (spoof, "spoofed", "billingAccountId 000000-000000-000000 is not the guarded account"),
         (garbage, "malformed", "message.data is not UTF-8"),
     ):
         (line,) = p.wait_handled(message_id)
-        assert line["severity"] == "WARNING" and line["rejected"] == kind and reason in line["reason"]
+        assert (
+            line["severity"] == "WARNING" and line["rejected"] == kind and reason in line["reason"]
+        )
     # Acknowledged: a 2xx, so no redelivery; the guard saw each message exactly once.
     p.wait_handled(p.publish(alert(10)))
     assert len(p.lines_for(spoof)) == 1 and len(p.lines_for(garbage)) == 1
@@ -112,15 +128,23 @@ def test_protected_project_is_never_touched(pipeline: Callable[..., Pipeline]) -
     assert stop["actions"]["notify"]["status"] == "done"
 
 
-def test_dry_run_records_and_logs_what_would_happen_and_changes_nothing(pipeline: Callable[..., Pipeline]) -> None:
+def test_dry_run_records_and_logs_what_would_happen_and_changes_nothing(
+    pipeline: Callable[..., Pipeline],
+) -> None:
     p = pipeline(policy_doc(dry_run=True))
     lines = p.wait_handled(p.publish(alert(1500, alert_threshold=1.0)))
     assert p.billing_account() == LINKED and p.standin.calls(BILLING_UPDATE) == []
     stop = next(r for r in p.ledger() if r["rule"] == "stop")
     assert stop["dry_run"] is True
-    assert {a: v["status"] for a, v in stop["actions"].items()} == {"notify": "would_run", "disable_billing": "would_run"}
+    assert {a: v["status"] for a, v in stop["actions"].items()} == {
+        "notify": "would_run",
+        "disable_billing": "would_run",
+    }
     would = [r["message"] for r in lines if r["message"].startswith("dry run: would")]
-    assert "dry run: would unlink the project's billing account (stops every paid service in it) on gemini-prod" in would
+    assert (
+        "dry run: would unlink the project's billing account (stops every paid service in it) "
+        "on gemini-prod" in would
+    )
 
 
 def test_transient_failure_is_retried_in_the_call(pipeline: Callable[..., Pipeline]) -> None:
@@ -131,7 +155,9 @@ def test_transient_failure_is_retried_in_the_call(pipeline: Callable[..., Pipeli
     assert [c["status"] for c in p.standin.calls(BILLING_UPDATE)] == [503, 200]
 
 
-def test_persistent_transient_failure_is_raised_and_pub_sub_redelivers(pipeline: Callable[..., Pipeline]) -> None:
+def test_persistent_transient_failure_is_raised_and_pub_sub_redelivers(
+    pipeline: Callable[..., Pipeline],
+) -> None:
     # Each delivery makes one attempt (no in-call retry budget): the first two fail with 503 and
     # answer 500, so Pub/Sub redelivers; the third delivery unlinks billing.
     p = pipeline(BUDGET_GUARD_RETRY_DEADLINE="0")

@@ -50,7 +50,7 @@ class Action(ABC):
 
     name: ClassVar[str]
     summary: ClassVar[str]
-    # IAM permissions the guard's identity needs on the guarded project (infra grants exactly these).
+    # IAM permissions needed on the guarded project (infra grants exactly these).
     permissions: ClassVar[frozenset[str]] = frozenset()
     # Policy keys the action reads.
     config: ClassVar[tuple[str, ...]] = ()

@@ -17,7 +17,9 @@ LOCK_DOC = "cloud.google.com/billing/docs/how-to/secure-project-billing-account-
 class DisableBilling(Action):
     name = "disable_billing"
     summary = "unlink the project's billing account (stops every paid service in it)"
-    permissions = frozenset({"resourcemanager.projects.get", "resourcemanager.projects.deleteBillingAssignment"})
+    permissions = frozenset(
+        {"resourcemanager.projects.get", "resourcemanager.projects.deleteBillingAssignment"}
+    )
 
     def run(self, ctx: Context) -> Outcome:
         from google.cloud import billing_v1
@@ -41,11 +43,16 @@ class DisableBilling(Action):
                 name=name, project_billing_info=unlink, retry=None, timeout=gcp.TIMEOUT
             ),
             {
-                "FAILED_PRECONDITION": f"the project's billing link is locked; unlock it ({LOCK_DOC})",
+                "FAILED_PRECONDITION": (
+                    f"the project's billing link is locked; unlock it ({LOCK_DOC})"
+                ),
                 "PERMISSION_DENIED": (
                     f"grant the guard resourcemanager.projects.deleteBillingAssignment on {name} "
-                    f"(the infra module's custom role), or remove the billing link lock ({LOCK_DOC})"
+                    "(the infra module's custom role), or remove the billing link lock "
+                    f"({LOCK_DOC})"
                 ),
             },
         )
-        return Outcome("done", f"unlinked {account} from {ctx.project}", {"billing_account": account})
+        return Outcome(
+            "done", f"unlinked {account} from {ctx.project}", {"billing_account": account}
+        )

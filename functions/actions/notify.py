@@ -52,12 +52,19 @@ class Notify(Action):
 
     def run(self, ctx: Context) -> Outcome:
         payload = event(ctx)
-        ctx.log.warning(f"budget threshold crossed: rule {ctx.firing.rule.name}: {ctx.firing.reason}", event=payload)
+        ctx.log.warning(
+            f"budget threshold crossed: rule {ctx.firing.rule.name}: {ctx.firing.reason}",
+            event=payload,
+        )
         topic = ctx.policy.events_topic
         if topic is None:
             return Outcome("done", "logged (no events_topic configured)")
         data = json.dumps(payload, sort_keys=True).encode()
-        attributes = {"rule": ctx.firing.rule.name, "project": ctx.project, "budget_id": payload["budget_id"]}
+        attributes = {
+            "rule": ctx.firing.rule.name,
+            "project": ctx.project,
+            "budget_id": payload["budget_id"],
+        }
         message_id = gcp.call(
             f"publish event to {topic}",
             lambda: _publisher().publish(topic, data, **attributes).result(timeout=gcp.TIMEOUT),

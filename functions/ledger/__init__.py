@@ -6,6 +6,6 @@ deployed backend; ``memory`` serves the pure unit tests and ``plan``.
 
 from __future__ import annotations
 
-from functions.ledger.base import ActionRecord, Claim, Ledger, LEASE_SECONDS
+from functions.ledger.base import LEASE_SECONDS, ActionRecord, Claim, Ledger
 
 __all__ = ["LEASE_SECONDS", "ActionRecord", "Claim", "Ledger"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.decision import Firing
@@ -34,7 +34,7 @@ Version = Any  # opaque to the base class: an update time, a counter...
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Ledger(ABC):
 
     def claim(self, firing: Firing, message_id: str, now: datetime | None = None) -> Claim | None:
         """Claim ``firing``'s crossing. None when it is already done (a duplicate)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         doc_id = firing.crossing.doc_id
         owner = uuid.uuid4().hex
         record = self._new_record(firing, message_id, owner, now)
@@ -97,7 +97,7 @@ class Ledger(ABC):
                 "lease_until": _iso(now + timedelta(seconds=LEASE_SECONDS)),
                 "attempts": int(existing.get("attempts", 0)) + 1,
                 "updated_at": _iso(now),
-                "message_ids": (list(existing.get("message_ids", [])) + [message_id])[-20:],
+                "message_ids": [*existing.get("message_ids", []), message_id][-20:],
             }
             if self._update(doc_id, taken, version):
                 return Claim(doc_id, taken, owner, resumed=True)
@@ -105,7 +105,7 @@ class Ledger(ABC):
 
     def save(self, claim: Claim, now: datetime | None = None) -> None:
         """Write the claim's record (progress and outcomes) while holding its lease."""
-        claim.record["updated_at"] = _iso(now or datetime.now(timezone.utc))
+        claim.record["updated_at"] = _iso(now or datetime.now(UTC))
         self._put(claim.doc_id, redact(claim.record))
 
     def release(self, claim: Claim, now: datetime | None = None) -> None:
@@ -120,7 +120,7 @@ class Ledger(ABC):
     def note(self, claim: Claim, what: str, now: datetime | None = None, **data: Any) -> None:
         """Append one line to the crossing's history (kept to the last entries)."""
         history = claim.record.setdefault("history", [])
-        history.append({"at": _iso(now or datetime.now(timezone.utc)), "what": what, **data})
+        history.append({"at": _iso(now or datetime.now(UTC)), "what": what, **data})
         del history[:-HISTORY_LIMIT]
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
@@ -131,7 +131,9 @@ class Ledger(ABC):
         """Every record whose fields equal ``equals`` (for status and restore)."""
         return self._query(equals)
 
-    def _new_record(self, firing: Firing, message_id: str, owner: str, now: datetime) -> dict[str, Any]:
+    def _new_record(
+        self, firing: Firing, message_id: str, owner: str, now: datetime
+    ) -> dict[str, Any]:
         c = firing.crossing
         return {
             "budget_id": c.budget_id,

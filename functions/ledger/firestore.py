@@ -40,7 +40,9 @@ class FirestoreLedger(Ledger):
 
     def _create(self, doc_id: str, record: dict[str, Any]) -> bool:
         try:
-            self._call("create", lambda: self._col.document(doc_id).create(record, timeout=_TIMEOUT))
+            self._call(
+                "create", lambda: self._col.document(doc_id).create(record, timeout=_TIMEOUT)
+            )
         except gexc.AlreadyExists:
             return False
         return True

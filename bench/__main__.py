@@ -1,0 +1,13 @@
+"""Run every benchmark and print its figures: ``python -m bench`` (or ``make bench``)."""
+
+from __future__ import annotations
+
+import platform
+
+from bench import cold_start, pipeline
+
+if __name__ == "__main__":
+    print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}")
+    cold_start.run()
+    print()
+    pipeline.run()
