@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,15 @@ from functions.decision import Firing
 from functions.errors import CrossingBusy
 from functions.redact import redact
 
-__all__ = ["LEASE_SECONDS", "ActionRecord", "Claim", "Ledger", "Version"]
+__all__ = [
+    "HISTORY_LIMIT",
+    "LEASE_SECONDS",
+    "SETTLED",
+    "ActionRecord",
+    "Claim",
+    "Ledger",
+    "Version",
+]
 
 # How long a claim is held without being released: the function's timeout (infra/main.tf).
 LEASE_SECONDS = 300
@@ -123,6 +132,21 @@ class Ledger(ABC):
         history.append({"at": _iso(now or datetime.now(UTC)), "what": what, **data})
         del history[:-HISTORY_LIMIT]
 
+    def annotate(self, doc_id: str, change: Callable[[dict[str, Any]], None]) -> bool:
+        """Apply ``change`` to a record with a conditional update, re-read on conflict.
+
+        For a human's notes (``restore``): it never takes the lease, so ``change`` must leave
+        ``state`` and the lease alone. False when the record does not exist.
+        """
+        for _ in range(5):
+            record, version = self._get(doc_id)
+            if record is None:
+                return False
+            change(record)
+            if self._update(doc_id, redact(record), version):
+                return True
+        raise CrossingBusy(f"crossing {doc_id} kept changing while it was being annotated")
+
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The record for a crossing, or None."""
         return self._get(doc_id)[0]
@@ -136,6 +160,7 @@ class Ledger(ABC):
     ) -> dict[str, Any]:
         c = firing.crossing
         return {
+            "crossing": c.doc_id,
             "budget_id": c.budget_id,
             "period": c.period,
             "budget_amount": c.budget_amount,

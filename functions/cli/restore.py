@@ -1,0 +1,406 @@
+"""``restore``: undo the guard's brakes on a project once a human has fixed the cause.
+
+From the ledger records of the project in the period (``--period``, default the latest one with a
+crossing for the project; dry-run records are ignored, nothing was done then):
+
+    disable_billing  progress.billing_account  -> link billing back to that account
+    disable_service  progress.disabled         -> enable those services again
+    revoke_keys      progress.deleted          -> undelete those keys (possible for 30 days)
+    rotate_keys      progress.deleted          -> left deleted: they may be the leaked keys and
+                                                  their replacements are live; --include-rotated
+                                                  undeletes them too
+
+Billing first (some services need it to be enabled), then services, then keys. Every step reads
+the state first: what is already back is reported and left alone, and billing linked to another
+account is never changed. Asks the operator to type the project id unless ``--yes``; with no
+terminal to ask on and no ``--yes`` it changes nothing and exits 2.
+
+Each crossing record it acted for gets ``history`` lines for every step, and ``restored_at`` /
+``restored_by`` when all its steps succeeded. The crossing stays ``done``: the guard does not act
+on it again this period (a new period or a new budget amount is a new crossing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from functions import gcp
+from functions.cli.common import (
+    UsageError,
+    add_common,
+    doc_id,
+    load,
+    open_ledger,
+    pending_actions,
+    period,
+)
+from functions.cli.output import Output
+from functions.errors import ActionFailed, CrossingBusy, GuardError, TransientError
+from functions.ledger import Ledger
+from functions.ledger.base import HISTORY_LIMIT
+
+__all__ = ["DESCRIPTION", "HELP", "Step", "add_arguments", "plan_steps", "run"]
+
+HELP = "undo the guard's brakes on a project: link billing, enable services, undelete keys"
+DESCRIPTION = __doc__.split("\n", 1)[1].replace("``", "") if __doc__ else ""
+
+APIKEYS, APIKEYS_VERSION = "apikeys", "v2"
+ORDER = {"billing": 0, "service": 1, "key": 2}
+
+
+@dataclass
+class Step:
+    """One thing to put back, the action that took it away, and the crossings that recorded it."""
+
+    kind: str  # "billing", "service" or "key"
+    target: str  # billing account, service name or key name
+    action: str
+    crossings: list[str] = field(default_factory=list)
+    run: bool = True  # False: reported only (a key rotate_keys deleted, without --include-rotated)
+    note: str = ""
+    status: str = "planned"  # restored, already, left, failed
+    detail: str = ""
+
+    @property
+    def what(self) -> str:
+        return {
+            "billing": f"link billing to {self.target}",
+            "service": f"enable {self.target}",
+            "key": f"undelete key {self.target}",
+        }[self.kind]
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "action": self.action,
+            "what": self.what,
+            "run": self.run,
+            "note": self.note,
+            "status": self.status,
+            "detail": self.detail,
+            "crossings": self.crossings,
+        }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    parser.add_argument(
+        "--project", required=True, metavar="PROJECT", help="the project to restore"
+    )
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--include-rotated",
+        action="store_true",
+        help="also undelete the keys rotate_keys deleted (their replacements stay live)",
+    )
+    parser.add_argument(
+        "--period",
+        type=period,
+        metavar="RFC3339",
+        help="the budget period (default: the latest with a crossing for the project)",
+    )
+
+
+def _names(value: Any) -> list[str]:
+    """A progress entry's names: a list of names, or a mapping keyed by them."""
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else str(v.get("name")) for v in value if v]
+    return [value] if isinstance(value, str) and value else []
+
+
+def plan_steps(records: list[dict[str, Any]], include_rotated: bool) -> list[Step]:
+    """What to put back, from the crossing records, each target once, in restore order."""
+    steps: dict[tuple[str, str], Step] = {}
+
+    def add(kind: str, target: str, action: str, record: dict[str, Any], **extra: Any) -> None:
+        step = steps.setdefault((kind, target), Step(kind, target, action, **extra))
+        if doc_id(record) not in step.crossings:
+            step.crossings.append(doc_id(record))
+
+    for record in records:
+        for name, entry in (record.get("actions") or {}).items():
+            progress = entry.get("progress") or {}
+            if name == "disable_billing" and progress.get("billing_account"):
+                add("billing", progress["billing_account"], name, record)
+            elif name == "disable_service":
+                for service in _names(progress.get("disabled")):
+                    add("service", service, name, record)
+            elif name == "revoke_keys":
+                for key in _names(progress.get("deleted")):
+                    add("key", key, name, record)
+            elif name == "rotate_keys":
+                replacements = progress.get("replacements") or {}
+                for key in _names(progress.get("deleted")):
+                    new = replacements.get(key) if isinstance(replacements, dict) else None
+                    live = f"its replacement {new} is live" if new else "its replacement is live"
+                    if include_rotated:
+                        note = f"deleted by rotate_keys, undeleted on request ({live} too)"
+                    else:
+                        note = (
+                            f"deleted by rotate_keys: may be the leaked key, {live}; "
+                            "--include-rotated undeletes it"
+                        )
+                    add("key", key, name, record, run=include_rotated, note=note)
+    return sorted(steps.values(), key=lambda s: (ORDER[s.kind], s.target))
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    policy = load(args.policy)
+    assert policy is not None
+    project = args.project
+    ledger = open_ledger(policy)
+    records = [r for r in ledger.records(project=project) if not r.get("dry_run")]
+    chosen = args.period or max((r["period"] for r in records), default=None)
+    records = [r for r in records if r.get("period") == chosen]
+    steps = plan_steps(records, args.include_rotated)
+    doc: dict[str, Any] = {
+        "project": project,
+        "period": chosen,
+        "crossings": [doc_id(r) for r in records],
+        "steps": [],
+        "confirmed": False,
+        "ok": True,
+    }
+    if not any(s.run for s in steps):
+        out.say(
+            f"nothing to restore on {project}"
+            + (f" in period {chosen}" if chosen else ": no crossing in the ledger")
+        )
+        for step in steps:
+            out.say(f"  left as is: {step.what} ({step.note})")
+        doc["steps"] = [s.data() for s in steps]
+        out.document(doc)
+        return 0
+
+    busy = [r for r in records if r.get("state") == "open" and _lease_live(r)]
+    if busy:
+        raise CrossingBusy(
+            f"the guard is acting on {project} right now (rule {busy[0].get('rule')}); try again "
+            "in a few minutes"
+        )
+    _show_plan(out, project, chosen, records, steps)
+    if not args.yes:
+        _confirm(project, out)
+    doc["confirmed"] = True
+
+    for step in steps:
+        if not step.run:
+            step.status, step.detail = "left", "left deleted (--include-rotated undeletes it)"
+        else:
+            _execute(step, project)
+        label = {"restored": "DONE", "already": "OK", "left": "LEFT", "failed": "FAIL"}[step.status]
+        out.say(f"{label:<5} {step.what}: {step.detail}")
+    _record(ledger, records, steps, _operator())
+    failed = [s for s in steps if s.status == "failed"]
+    doc["steps"] = [s.data() for s in steps]
+    doc["ok"] = not failed
+    out.say()
+    if failed:
+        out.say(
+            f"{len(failed)} step(s) failed; fix them and run restore again (what is back is left "
+            "alone)"
+        )
+    else:
+        out.say(
+            f"{project} restored. The crossings stay latched: the guard will not act on them "
+            "again this period."
+        )
+    out.document(doc)
+    return 1 if failed else 0
+
+
+def _lease_live(record: dict[str, Any]) -> bool:
+    lease = record.get("lease_until")
+    return bool(lease and datetime.fromisoformat(lease) > datetime.now(UTC))
+
+
+def _show_plan(
+    out: Output, project: str, chosen: str | None, records: list[dict[str, Any]], steps: list[Step]
+) -> None:
+    rules = ", ".join(sorted({str(r.get("rule")) for r in records}))
+    out.say(
+        f"restore {project}, period {chosen}, from {len(records)} crossing(s) (rules: {rules}):"
+    )
+    for step in steps:
+        if step.run:
+            out.say(f"  {step.what}  (by {step.action})" + (f"; {step.note}" if step.note else ""))
+        else:
+            out.say(f"  leave {step.target} deleted  ({step.note})")
+    for record in records:
+        unsettled = pending_actions(record)
+        if record.get("state") == "open" and unsettled:
+            out.say(
+                f"  warning: crossing {record.get('rule')} is still open ({', '.join(unsettled)} "
+                "not settled): "
+                "the next notification retries those actions"
+            )
+    out.say("The crossings stay latched: the guard will not act on them again this period.")
+
+
+def _confirm(project: str, out: Output) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"restore changes {project}: pass --yes to confirm (there is no terminal to ask on)"
+        )
+    out.err.write(f"Type the project id ({project}) to restore it: ")
+    out.err.flush()
+    answer = sys.stdin.readline().strip()
+    if answer != project:
+        raise NotConfirmed(f"not confirmed ({answer!r} is not {project!r}): nothing was changed")
+
+
+class NotConfirmed(GuardError):
+    """The operator did not type the project id: nothing changes (exit 1)."""
+
+
+# --- the steps ----------------------------------------------------------------------------------
+
+
+def _execute(step: Step, project: str) -> None:
+    try:
+        step.status, step.detail = {"billing": _billing, "service": _service, "key": _key}[
+            step.kind
+        ](project, step.target)
+    except ActionFailed as exc:
+        step.status, step.detail = "failed", str(exc)
+    except TransientError as exc:
+        step.status, step.detail = "failed", f"{exc}. Fix: try again later"
+    except Exception as exc:  # credentials, network...: one failed step must not hide the others
+        step.status, step.detail = "failed", f"{type(exc).__name__}: {exc}"
+
+
+def _billing(project: str, account: str) -> tuple[str, str]:
+    from google.api_core import exceptions as gexc
+    from google.cloud import billing_v1
+
+    client = gcp.client(billing_v1.CloudBillingClient)
+    name = f"projects/{project}"
+    info = gcp.call(
+        f"read billing info of {project}",
+        lambda: client.get_project_billing_info(name=name, retry=None, timeout=gcp.TIMEOUT),
+        {gexc.Forbidden: f"you need resourcemanager.projects.get on {name}"},
+    )
+    if info.billing_account_name == account:
+        return "already", f"{project} is linked to {account}"
+    if info.billing_account_name:
+        return "already", f"{project} is linked to {info.billing_account_name} now; left as is"
+    link = billing_v1.ProjectBillingInfo(billing_account_name=account)
+    gcp.call(
+        f"link billing of {project} to {account}",
+        lambda: client.update_project_billing_info(
+            name=name, project_billing_info=link, retry=None, timeout=gcp.TIMEOUT
+        ),
+        {
+            "FAILED_PRECONDITION": f"the billing link of {project} is locked: unlock it first",
+            gexc.Forbidden: (
+                f"you need resourcemanager.projects.createBillingAssignment on {name} (Project "
+                "Billing "
+                f"Manager) and billing.resourceAssociations.create on {account} (Billing Account "
+                "User)"
+            ),
+        },
+    )
+    return "restored", f"linked {project} to {account}"
+
+
+def _service(project: str, service: str) -> tuple[str, str]:
+    from google.api_core import exceptions as gexc
+    from google.cloud import service_usage_v1
+
+    client = gcp.client(service_usage_v1.ServiceUsageClient)
+    name = f"projects/{project}/services/{service}"
+    remedies = {
+        gexc.Forbidden: (
+            f"you need serviceusage.services.enable on projects/{project} (Service Usage Admin)"
+        )
+    }
+    current = gcp.call(
+        f"read {service} on {project}",
+        lambda: client.get_service(request={"name": name}, retry=None, timeout=gcp.TIMEOUT),
+        remedies,
+    )
+    if current.state == service_usage_v1.State.ENABLED:
+        return "already", f"{service} is enabled"
+    operation = gcp.call(
+        f"enable {service} on {project}",
+        lambda: client.enable_service(request={"name": name}, retry=None, timeout=gcp.TIMEOUT),
+        remedies,
+    )
+    gcp.call(f"enable {service} on {project}", lambda: gcp.wait(operation), remedies)
+    return "restored", f"enabled {service}"
+
+
+def _key(project: str, name: str) -> tuple[str, str]:
+    from google.api_core import exceptions as gexc
+
+    remedies: dict[type[BaseException] | str, str] = {
+        gexc.NotFound: "the key is gone for good: keys can be undeleted for 30 days after deletion",
+        gexc.Forbidden: f"you need apikeys.keys.undelete on projects/{project} (API Keys Admin)",
+    }
+    what = f"undelete API key {name}"
+
+    def undelete() -> dict[str, Any]:
+        try:
+            return dict(gcp.rest_call("POST", APIKEYS, f"{APIKEYS_VERSION}/{name}:undelete"))
+        except gexc.BadRequest as exc:
+            if gcp.status(exc) == "FAILED_PRECONDITION":
+                key = gcp.rest_call("GET", APIKEYS, f"{APIKEYS_VERSION}/{name}")
+                if not key.get("deleteTime"):
+                    return {"done": True, "already": True}
+            raise
+
+    operation = gcp.call(what, undelete, remedies)
+    if operation.get("already"):
+        return "already", "the key is live"
+    key = gcp.call(what, lambda: gcp.rest_wait(APIKEYS, APIKEYS_VERSION, operation), remedies)
+    label = key.get("displayName")
+    return "restored", "undeleted" + (
+        f" ({label})" if label else ""
+    ) + ": its key string works again"
+
+
+# --- the ledger ---------------------------------------------------------------------------------
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _record(ledger: Ledger, records: list[dict[str, Any]], steps: list[Step], by: str) -> None:
+    """Add each step to the history of the crossings it came from; mark fully restored ones."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    for record in records:
+        mine = [s for s in steps if doc_id(record) in s.crossings]
+        if not mine:
+            continue
+
+        def update(doc: dict[str, Any], mine: list[Step] = mine) -> None:
+            history = doc.setdefault("history", [])
+            for step in mine:
+                history.append(
+                    {
+                        "at": now,
+                        "what": f"restore: {step.what}: {step.status}",
+                        "detail": step.detail,
+                        "by": by,
+                    }
+                )
+            del history[:-HISTORY_LIMIT]
+            done = [s for s in mine if s.status in ("restored", "already")]
+            if done and all(s.status != "failed" for s in mine):
+                doc["restored_at"] = now
+                doc["restored_by"] = by
+            doc["updated_at"] = now
+
+        ledger.annotate(doc_id(record), update)
