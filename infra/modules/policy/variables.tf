@@ -1,0 +1,170 @@
+variable "billing_account" {
+  description = "Cloud Billing account the budgets belong to, as its ID: three groups of six upper-case hex digits, e.g. \"01D4EE-079462-DFD6EC\". Notifications carrying any other billingAccountId are treated as spoofed."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.billing_account))
+    error_message = "billing_account must look like 01D4EE-079462-DFD6EC (three groups of six upper-case hex digits), without the \"billingAccounts/\" prefix."
+  }
+}
+
+variable "budgets" {
+  description = "Budgets the guard trusts, keyed by budget ID (the UUID at the end of the budget's name billingAccounts/ACCOUNT/budgets/UUID). projects: the project IDs (not numbers) the guard acts on when that budget's rules fire. currency: optional ISO 4217 code (e.g. \"USD\"); when set, notifications in another currency are rejected."
+  type = map(object({
+    projects = list(string)
+    currency = optional(string)
+  }))
+  nullable = false
+
+  validation {
+    condition     = length(var.budgets) > 0
+    error_message = "budgets must hold at least one budget."
+  }
+  validation {
+    condition     = alltrue([for id, b in var.budgets : can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", id))])
+    error_message = "Every key of budgets must be a budget ID: the lower-case UUID at the end of billingAccounts/ACCOUNT/budgets/UUID."
+  }
+  validation {
+    condition     = alltrue([for b in var.budgets : length(b.projects) > 0 && length(distinct(b.projects)) == length(b.projects)])
+    error_message = "Every budget must name at least one project, each project once."
+  }
+  validation {
+    condition     = alltrue(flatten([for b in var.budgets : [for p in b.projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))]]))
+    error_message = "Budget projects must be project IDs (6-30 characters: lower-case letters, digits, hyphens; starting with a letter), not project numbers."
+  }
+  validation {
+    condition     = alltrue([for b in var.budgets : b.currency == null || can(regex("^[A-Z]{3}$", b.currency))])
+    error_message = "A budget's currency must be an ISO 4217 code of three upper-case letters, e.g. \"USD\" or \"EUR\"."
+  }
+}
+
+variable "rules" {
+  description = "Threshold rules, written once: they become both the budget's threshold rules and the function's policy. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far) or \"forecast\" (forecast cost for the period). actions: run in order, each at most once, from notify, rotate_keys, revoke_keys, disable_service, disable_billing."
+  type = list(object({
+    name      = string
+    threshold = number
+    basis     = optional(string, "actual")
+    actions   = list(string)
+  }))
+  nullable = false
+
+  validation {
+    condition     = length(var.rules) > 0
+    error_message = "rules must hold at least one rule."
+  }
+  validation {
+    condition     = alltrue([for r in var.rules : can(regex("^[a-z][a-z0-9_-]{0,39}$", r.name))])
+    error_message = "Every rule name must match ^[a-z][a-z0-9_-]{0,39}$ (a lower-case letter, then up to 39 lower-case letters, digits, '_' or '-')."
+  }
+  validation {
+    condition     = length(distinct([for r in var.rules : r.name])) == length(var.rules)
+    error_message = "Rule names must be unique: the ledger records each crossing under its rule's name."
+  }
+  validation {
+    condition     = alltrue([for r in var.rules : r.threshold > 0 && r.threshold <= 100])
+    error_message = "Every rule threshold must be > 0 and <= 100: it is a fraction of the budget (0.5 = 50 %, 1.0 = 100 %), not a percentage."
+  }
+  validation {
+    condition     = alltrue([for r in var.rules : contains(["actual", "forecast"], r.basis)])
+    error_message = "Every rule basis must be \"actual\" (cost so far) or \"forecast\" (forecast cost for the period)."
+  }
+  validation {
+    condition     = alltrue([for r in var.rules : length(r.actions) > 0 && length(distinct(r.actions)) == length(r.actions)])
+    error_message = "Every rule must name at least one action, each action once."
+  }
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for a in r.actions : contains(keys(local.permissions_by_action), a)]]))
+    error_message = "Unknown action in rules; the known actions are: ${join(", ", sort(keys(local.permissions_by_action)))}."
+  }
+}
+
+variable "protected_projects" {
+  description = "Project IDs the guard never acts on (it records and logs what it would have done). Empty list: no project is protected."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for p in var.protected_projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))])
+    error_message = "protected_projects must be project IDs (6-30 characters: lower-case letters, digits, hyphens; starting with a letter)."
+  }
+}
+
+variable "dry_run" {
+  description = "true: the guard decides, records and logs which actions would run, and runs none. false: it acts. Rendered as a JSON boolean (never the string \"false\")."
+  type        = bool
+  nullable    = false
+}
+
+variable "ledger_project" {
+  description = "Project ID that holds the ledger's Firestore database (usually the guard's host project)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.ledger_project))
+    error_message = "ledger_project must be a project ID (6-30 characters: lower-case letters, digits, hyphens; starting with a letter)."
+  }
+}
+
+variable "ledger_database" {
+  description = "Firestore database ID of the ledger: 4-63 characters, lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen; or \"(default)\"."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = var.ledger_database == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.ledger_database))
+    error_message = "ledger_database must be 4-63 characters of lower-case letters, digits and hyphens, start with a letter and not end with a hyphen (or be \"(default)\")."
+  }
+}
+
+variable "events_topic" {
+  description = "Pub/Sub topic the notify action publishes crossing events to, as projects/PROJECT/topics/NAME. null: notify only logs."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.events_topic == null || can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$", var.events_topic))
+    error_message = "events_topic must be a full topic name: projects/PROJECT_ID/topics/TOPIC (topic names are 3-255 characters starting with a letter)."
+  }
+}
+
+variable "key_match_display_names" {
+  description = "API keys the key actions (rotate_keys, revoke_keys) select, by display name. Empty list: \"gemini\", i.e. every key that can call the Gemini API (restricted to generativelanguage.googleapis.com, bound to a service account, or unrestricted)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(distinct(var.key_match_display_names)) == length(var.key_match_display_names)
+    error_message = "key_match_display_names must not repeat a display name."
+  }
+}
+
+variable "key_secret" {
+  description = "Secret Manager secret that receives rotated key strings, as projects/PROJECT/secrets/NAME. null: rotate_keys keeps no copy of the new key strings."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.key_secret == null || can(regex("^projects/[a-z0-9-]{6,30}/secrets/[A-Za-z0-9_-]{1,255}$", var.key_secret))
+    error_message = "key_secret must be a full secret name: projects/PROJECT_ID/secrets/SECRET_ID (secret IDs use letters, digits, '_' and '-')."
+  }
+}
+
+variable "services" {
+  description = "Services the disable_service action turns off on a guarded project, as service names (e.g. \"generativelanguage.googleapis.com\", the Gemini API)."
+  type        = list(string)
+  default     = ["generativelanguage.googleapis.com"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.services) > 0 && length(distinct(var.services)) == length(var.services)
+    error_message = "services must name at least one service, each once."
+  }
+  validation {
+    condition     = alltrue([for s in var.services : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)+$", s))])
+    error_message = "services must be service names like generativelanguage.googleapis.com."
+  }
+}
