@@ -226,14 +226,14 @@ variable "function_memory" {
 }
 
 variable "function_timeout_seconds" {
-  description = "Seconds one notification may take before the request fails and Pub/Sub redelivers it (1-540 for event-driven functions)."
+  description = "Seconds one notification may take before the request fails and Pub/Sub redelivers it (1-300: at most the ledger's 300 s lease, functions/ledger/base.py LEASE_SECONDS, so no other delivery resumes a crossing that is still being acted on)."
   type        = number
   default     = 300
   nullable    = false
 
   validation {
-    condition     = var.function_timeout_seconds >= 1 && var.function_timeout_seconds <= 540 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
-    error_message = "function_timeout_seconds must be a whole number of seconds from 1 to 540 (the limit for event-driven functions)."
+    condition     = var.function_timeout_seconds >= 1 && var.function_timeout_seconds <= 300 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
+    error_message = "function_timeout_seconds must be a whole number of seconds from 1 to 300 (the ledger's lease on a crossing lasts 300 s)."
   }
 }
 
