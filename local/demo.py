@@ -267,8 +267,9 @@ def _print_ledger(policy: dict[str, Any]) -> None:
     db = firestore.Client(
         project=policy["ledger"]["project"], database=policy["ledger"]["database"]
     )
-    records = sorted(
-        (d.to_dict() for d in db.collection("crossings").stream()), key=lambda r: r["claimed_at"]
+    records: list[dict[str, Any]] = sorted(
+        (d.to_dict() or {} for d in db.collection("crossings").stream()),
+        key=lambda r: str(r["claimed_at"]),
     )
     print(
         f"\nLedger (Firestore {policy['ledger']['database']}): "
