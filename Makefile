@@ -27,10 +27,11 @@ help:
 venv: $(STAMP) $(CHECKOV_STAMP)
 
 # Reinstall when a requirements file is newer than the stamp.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "==> $(VENV): installing requirements-dev.txt"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	@$(PY) -m pip install $(PIP_QUIET) --no-deps -e .
 	@touch $@
 
 # checkov pins its own `packaging` and friends, which clash with pytest's: keep it apart.
