@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from functions import gcp
 from local import services
 from local.services import Service
+from standin import StandIn
 
 _INTEGRATION_FIXTURES = frozenset(
     {
@@ -132,3 +134,35 @@ def function_server_factory(
     yield factory
     for service in started:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def standin_server() -> Iterator[StandIn]:
+    """One in-process stand-in of the Google APIs for the session."""
+    with StandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def standin(standin_server: StandIn) -> StandIn:
+    """The stand-in, reset to its packaged demo world (no faults, empty call log)."""
+    standin_server.set_state(None)
+    return standin_server
+
+
+@pytest.fixture
+def guard_env(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """Point this process's guard clients (``functions.gcp``) at the fresh stand-in, with short
+    timeouts and retries so fault tests stay fast."""
+    for name, value in {
+        gcp.ENV_ENDPOINT: standin.url,
+        "BUDGET_GUARD_TIMEOUT": "2",
+        "BUDGET_GUARD_RETRY_DEADLINE": "0.3",
+        "BUDGET_GUARD_RETRY_INITIAL": "0.01",
+        "BUDGET_GUARD_OPERATION_TIMEOUT": "2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    gcp.reset()
+    yield standin
+    monkeypatch.undo()
+    gcp.reset()

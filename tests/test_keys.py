@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,28 +37,7 @@ ADD_VERSION = "secretmanager.projects.secrets.addVersion"
 POLL = "apikeys.operations.get"
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[StandIn]:
-    with StandIn() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def stand_in_env(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    """The demo world, fresh; the guard's Google calls pointed at it with short retries."""
-    standin.set_state(None)
-    for name, value in {
-        gcp.ENV_ENDPOINT: standin.url,
-        "BUDGET_GUARD_TIMEOUT": "2",
-        "BUDGET_GUARD_RETRY_DEADLINE": "0.3",
-        "BUDGET_GUARD_RETRY_INITIAL": "0.01",
-        "BUDGET_GUARD_OPERATION_TIMEOUT": "2",
-    }.items():
-        monkeypatch.setenv(name, value)
-    gcp.reset()
-    yield standin
-    monkeypatch.undo()
-    gcp.reset()
+pytestmark = pytest.mark.usefixtures("guard_env")
 
 
 class Run:

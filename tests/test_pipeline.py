@@ -18,19 +18,12 @@ from tests.sample import ACCOUNT, POLICY, alert, policy_doc
 LINKED = f"billingAccounts/{ACCOUNT}"
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[StandIn]:
-    with StandIn() as server:
-        yield server
-
-
 @pytest.fixture
 def pipeline(
     standin: StandIn,
     function_server_factory: Callable[..., Service],
     unique_name: Callable[[str], str],
 ) -> Iterator[Callable[..., Pipeline]]:
-    standin.set_state(None)  # the packaged demo world: gemini-prod linked to ACCOUNT
     made: list[Pipeline] = []
 
     def make(policy: dict[str, Any] | None = None, **env: str) -> Pipeline:

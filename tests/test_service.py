@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from functions import gcp
 from functions.actions.billing import DisableBilling
 from functions.actions.service import DisableService
 from functions.errors import TransientError
@@ -28,28 +26,7 @@ VERTEX = "aiplatform.googleapis.com"  # the demo seed blocks disabling it: live 
 DISABLE = "serviceusage.services.disable"
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[StandIn]:
-    with StandIn() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def stand_in_env(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    """The demo world, fresh; the guard's Google calls pointed at it with short retries."""
-    standin.set_state(None)
-    for name, value in {
-        gcp.ENV_ENDPOINT: standin.url,
-        "BUDGET_GUARD_TIMEOUT": "2",
-        "BUDGET_GUARD_RETRY_DEADLINE": "0.3",
-        "BUDGET_GUARD_RETRY_INITIAL": "0.01",
-        "BUDGET_GUARD_OPERATION_TIMEOUT": "2",
-    }.items():
-        monkeypatch.setenv(name, value)
-    gcp.reset()
-    yield standin
-    monkeypatch.undo()
-    gcp.reset()
+pytestmark = pytest.mark.usefixtures("guard_env")
 
 
 class Run:

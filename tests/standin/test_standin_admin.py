@@ -18,18 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 BILLING_PATH = "/v1/projects/gemini-prod/billingInfo"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StandIn]:
-    with StandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: StandIn) -> StandIn:
-    server.set_state(None)
-    return server
-
-
 @pytest.fixture
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:

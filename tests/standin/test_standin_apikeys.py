@@ -18,18 +18,6 @@ SA = "gemini-app@gemini-prod.iam.gserviceaccount.com"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[StandIn]:
-    with StandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: StandIn) -> StandIn:
-    server.set_state(None)
-    return server
-
-
-@pytest.fixture(scope="module")
 def session() -> Iterator[AuthorizedSession]:
     with AuthorizedSession(AnonymousCredentials()) as opened:
         yield opened

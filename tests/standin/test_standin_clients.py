@@ -3,7 +3,6 @@ secret manager, resource manager."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,18 +19,6 @@ SECRET = "projects/guard-host/secrets/gemini-api-key"
 ACCOUNT = "billingAccounts/01D4EE-079462-DFD6EC"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StandIn]:
-    with StandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: StandIn) -> StandIn:
-    server.set_state(None)
-    return server
-
-
 def _options(server: StandIn) -> dict[str, Any]:
     return {
         "transport": "rest",
@@ -40,24 +27,24 @@ def _options(server: StandIn) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def billing(server: StandIn) -> billing_v1.CloudBillingClient:
-    return billing_v1.CloudBillingClient(**_options(server))
+@pytest.fixture(scope="session")
+def billing(standin_server: StandIn) -> billing_v1.CloudBillingClient:
+    return billing_v1.CloudBillingClient(**_options(standin_server))
 
 
-@pytest.fixture(scope="module")
-def usage(server: StandIn) -> service_usage_v1.ServiceUsageClient:
-    return service_usage_v1.ServiceUsageClient(**_options(server))
+@pytest.fixture(scope="session")
+def usage(standin_server: StandIn) -> service_usage_v1.ServiceUsageClient:
+    return service_usage_v1.ServiceUsageClient(**_options(standin_server))
 
 
-@pytest.fixture(scope="module")
-def secrets(server: StandIn) -> secretmanager_v1.SecretManagerServiceClient:
-    return secretmanager_v1.SecretManagerServiceClient(**_options(server))
+@pytest.fixture(scope="session")
+def secrets(standin_server: StandIn) -> secretmanager_v1.SecretManagerServiceClient:
+    return secretmanager_v1.SecretManagerServiceClient(**_options(standin_server))
 
 
-@pytest.fixture(scope="module")
-def projects(server: StandIn) -> resourcemanager_v3.ProjectsClient:
-    return resourcemanager_v3.ProjectsClient(**_options(server))
+@pytest.fixture(scope="session")
+def projects(standin_server: StandIn) -> resourcemanager_v3.ProjectsClient:
+    return resourcemanager_v3.ProjectsClient(**_options(standin_server))
 
 
 def _with_project(standin: StandIn, project: str, **changes: Any) -> None:

@@ -20,23 +20,11 @@ UPDATE_INFO = "cloudbilling.projects.updateBillingInfo"
 BILLING_PATH = "/v1/projects/gemini-prod/billingInfo"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StandIn]:
-    with StandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: StandIn) -> StandIn:
-    server.set_state(None)
-    return server
-
-
-@pytest.fixture(scope="module")
-def billing(server: StandIn) -> billing_v1.CloudBillingClient:
+@pytest.fixture(scope="session")
+def billing(standin_server: StandIn) -> billing_v1.CloudBillingClient:
     return billing_v1.CloudBillingClient(
         transport="rest",
-        client_options={"api_endpoint": server.url},
+        client_options={"api_endpoint": standin_server.url},
         credentials=AnonymousCredentials(),
     )
 
