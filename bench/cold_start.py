@@ -53,7 +53,38 @@ def run(samples: int = 15) -> dict[str, float]:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     measure(with_source, samples, "no .pyc: every module compiled from source")
+    print()
+    clients(env, samples=5)
     return result
+
+
+CLIENTS = """
+import json, sys, time
+import functions_framework
+t0 = time.perf_counter()
+from google.cloud import billing_v1, firestore, pubsub_v1, secretmanager_v1, service_usage_v1
+import google.auth.transport.requests
+print(json.dumps({"clients": time.perf_counter() - t0}), file=sys.stderr)
+"""
+
+
+def clients(env: dict[str, str], samples: int) -> float:
+    """For comparison: what importing every client a firing may need costs, paid only then."""
+    times = []
+    for _ in range(samples):
+        out = subprocess.run(
+            [sys.executable, "-c", CLIENTS],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        times.append(json.loads(out.stderr.strip().splitlines()[-1])["clients"] * 1000)
+    median = statistics.median(times)
+    print(f"for comparison, importing every Google client an action may use ({samples} runs):")
+    print(f"  billing, firestore, pubsub, secrets, service usage, auth  {median:7.0f} ms median")
+    return median
 
 
 def measure(env: dict[str, str], samples: int, label: str) -> dict[str, float]:
