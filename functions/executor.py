@@ -54,10 +54,20 @@ class Executor:
 
     def run(self, n: Notification, firings: list[Firing]) -> list[dict[str, Any]]:
         """Run every firing; raise TransientError at the end if any needs a redelivery."""
-        results, transient = [], []
+        results: list[dict[str, Any]] = []
+        transient: list[TransientError] = []
+        ledger_down: LedgerUnavailable | None = None
         for firing in firings:
+            if ledger_down is not None:
+                # Found unreachable earlier in this delivery: do not wait for it once per firing
+                # (each wait is a full ledger timeout) before the next brakes run.
+                self._without_ledger(n, firing, self._log(n, firing), ledger_down)
+                continue
             try:
                 results.append(self._run_firing(n, firing))
+            except LedgerUnavailable as exc:
+                ledger_down = exc
+                transient.append(exc)
             except TransientError as exc:
                 transient.append(exc)
         if transient:
@@ -69,14 +79,17 @@ class Executor:
             )
         return results
 
-    def _run_firing(self, n: Notification, firing: Firing) -> dict[str, Any]:
-        log = self.log.bind(
+    def _log(self, n: Notification, firing: Firing) -> Logger:
+        return self.log.bind(
             budget=n.budget_id,
             project=firing.project,
             rule=firing.rule.name,
             message_id=n.message_id,
             crossing=firing.crossing.doc_id,
         )
+
+    def _run_firing(self, n: Notification, firing: Firing) -> dict[str, Any]:
+        log = self._log(n, firing)
         try:
             claim = self.ledger.claim(firing, n.message_id)
         except LedgerUnavailable as exc:
@@ -92,14 +105,22 @@ class Executor:
             dry_run=self.policy.dry_run,
         )
         transient: TransientError | None = None
+        ledger_lost = False
         try:
             for name in firing.rule.actions:
                 if claim.settled(name):
                     continue
                 error = self._run_action(n, firing, claim, self.registry[name](), log)
                 transient = transient or error
+        except LedgerUnavailable as exc:
+            # Lost mid-firing: the lease lapses after LEASE_SECONDS and a redelivery resumes from
+            # the last record saved; the idempotent brakes run now rather than then.
+            ledger_lost = True
+            self._without_ledger(n, firing, log, exc)
+            raise
         finally:
-            self.ledger.release(claim)
+            if not ledger_lost:
+                self.ledger.release(claim)
         if transient is not None:
             raise transient
         return {"crossing": firing.crossing.doc_id, "actions": claim.record.get("actions", {})}

@@ -91,6 +91,15 @@ def _hand_off(ctx: Context, secret: str, new_names: list[str]) -> str:
     from google.api_core import exceptions as gexc
     from google.cloud import secretmanager
 
+    # An attempt that ran without the ledger may have replaced keys that this one no longer
+    # selects (their old keys are gone): the version holds every live replacement of the crossing.
+    crossing = ctx.firing.crossing.doc_id
+    new_names = new_names + [
+        key["name"]
+        for key in keys_api.list_keys(ctx.project)
+        if key.get("annotations", {}).get(keys_api.CROSSING) == crossing
+        and key["name"] not in new_names
+    ]
     keys = []
     for name in new_names:
         key = keys_api.get_key(ctx.project, name)
@@ -163,6 +172,14 @@ class RotateKeys(Action):
             if name in replacements:
                 continue
             old = listed.get(name) or keys_api.get_key(ctx.project, name)
+            if old is not None and old.get("deleteTime"):
+                # Replaced and deleted by an attempt that could not record it (the ledger was
+                # unreachable): record that replacement, so this record tells what was done.
+                made = keys_api.existing_replacement(ctx.project, old, crossing)
+                if made is not None:
+                    replacements[name] = made["name"]
+                    ctx.checkpoint()
+                    continue
             if old is None or old.get("deleteTime"):
                 vanished.append(name)  # deleted by someone else since it was selected
                 continue

@@ -37,6 +37,7 @@ __all__ = [
     "can_call_gemini",
     "create_replacement",
     "delete_key",
+    "existing_replacement",
     "get_key",
     "key_string",
     "list_keys",
@@ -130,6 +131,15 @@ def replacement_id(crossing: str, uid: str) -> str:
     return "bg-" + hashlib.sha256(f"{crossing}/{uid}".encode()).hexdigest()[:40]
 
 
+def existing_replacement(project: str, old: Key, crossing: str) -> Key | None:
+    """The live replacement of ``old`` an earlier attempt made for ``crossing``, or None."""
+    name = f"{old['name'].rsplit('/', 1)[0]}/{replacement_id(crossing, old['uid'])}"
+    key = get_key(project, name)
+    if key is None or key.get("deleteTime"):
+        return None
+    return key if key.get("annotations", {}).get(REPLACES) == old["name"] else None
+
+
 def replacement_body(old: Key, crossing: str) -> Key:
     """The new key: the old one's display name, restrictions, annotations, service account."""
     body = {field: old[field] for field in _COPIED if old.get(field)}
@@ -157,7 +167,8 @@ def create_replacement(project: str, old: Key, crossing: str) -> Key:
 
     remedies = _forbidden("apikeys.keys.create", project)
     operation = gcp.call(what, create, remedies)
-    key = _public(gcp.call(what, lambda: gcp.rest_wait(SERVICE, VERSION, operation), remedies))
+    polling = _forbidden("serviceusage.operations.get", project)  # polling needs its own
+    key = _public(gcp.call(what, lambda: gcp.rest_wait(SERVICE, VERSION, operation), polling))
     if key.get("annotations", {}).get(REPLACES) != old["name"]:
         raise ActionFailed(
             f"{what}: key {key.get('name')} exists but does not replace {old['name']}",
@@ -191,7 +202,8 @@ def delete_key(project: str, name: str) -> str:
     operation = gcp.call(f"delete API key {name}", delete, remedies)
     if operation.get("already"):
         return "already deleted"
-    gcp.call(f"delete API key {name}", lambda: gcp.rest_wait(SERVICE, VERSION, operation), remedies)
+    polling = _forbidden("serviceusage.operations.get", project)
+    gcp.call(f"delete API key {name}", lambda: gcp.rest_wait(SERVICE, VERSION, operation), polling)
     return "deleted"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from functions import gcp
 from functions.actions.base import Action, Context, Outcome
+from functions.redact import redact
 
 __all__ = ["Notify", "event"]
 
@@ -51,7 +52,7 @@ class Notify(Action):
     idempotent = False  # a second run publishes a second event
 
     def run(self, ctx: Context) -> Outcome:
-        payload = event(ctx)
+        payload = redact(event(ctx))  # the budget's display name is free text
         ctx.log.warning(
             f"budget threshold crossed: rule {ctx.firing.rule.name}: {ctx.firing.reason}",
             event=payload,
@@ -67,7 +68,13 @@ class Notify(Action):
         }
         message_id = gcp.call(
             f"publish event to {topic}",
-            lambda: _publisher().publish(topic, data, **attributes).result(timeout=gcp.TIMEOUT),
+            # One publish RPC per attempt (retry=None): the client would otherwise keep retrying
+            # in the background a publish this call gave up on, and a redelivery publishes again.
+            lambda: (
+                _publisher()
+                .publish(topic, data, retry=None, timeout=gcp.TIMEOUT, **attributes)
+                .result(timeout=gcp.TIMEOUT + 5)
+            ),
             {Exception: f"grant the guard roles/pubsub.publisher on {topic} and check it exists"},
         )
         return Outcome("done", f"logged and published event {message_id} to {topic}")

@@ -6,7 +6,9 @@ guard never turns off a service it was not told to. Service Usage refuses with
 FAILED_PRECONDITION while the service has live resources or enabled services depend on it; the
 remaining services are still tried, then one ActionFailed names each refusal and Google's reason.
 The services this action disabled are kept in the ledger (progress ``disabled``) so ``restore``
-can enable them again.
+can enable them again. Each disable is recorded first (progress ``requested``, until its outcome
+is known), so a resumed attempt that finds a service already DISABLED because an earlier attempt's
+answer or operation poll was lost still counts it as disabled by the guard.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ REFUSED = (
     "it has live resources or enabled services that depend on it; remove those, or disable the "
     "dependent services first (the guard never disables dependents), or rely on disable_billing"
 )
+
+
+def _settled(ctx: Context, service: str) -> None:
+    """Forget that a disable of ``service`` was requested: its outcome is known now."""
+    requested: list[str] = ctx.progress.get("requested", [])
+    if service in requested:
+        requested.remove(service)
+    if not requested:
+        ctx.progress.pop("requested", None)
 
 
 class DisableService(Action):
@@ -50,8 +61,16 @@ class DisableService(Action):
                 if self._disable(ctx, service):
                     if service not in disabled:
                         disabled.append(service)
+                    _settled(ctx, service)
                     ctx.checkpoint()
                     ctx.log.info(f"service disabled: {service}", service=service)
+                elif service in ctx.progress.get("requested", ()):
+                    # An earlier attempt's disable went through but its answer (or the operation
+                    # poll) was lost: the guard disabled it, and restore must know.
+                    if service not in disabled:
+                        disabled.append(service)
+                    _settled(ctx, service)
+                    ctx.checkpoint()
                 elif service not in disabled:
                     already.append(service)
             except ActionFailed as exc:
@@ -90,6 +109,10 @@ class DisableService(Action):
         )
         if current.state == service_usage_v1.State.DISABLED:
             return False
+        requested: list[str] = ctx.progress.setdefault("requested", [])
+        if service not in requested:  # recorded before the call: see run()
+            requested.append(service)
+            ctx.checkpoint()
         what = f"disable {service} in {ctx.project}"
         request = service_usage_v1.DisableServiceRequest(
             name=name, disable_dependent_services=False
@@ -112,13 +135,17 @@ class DisableService(Action):
 
             return run
 
-        operation = gcp.call(
-            what,
-            refused(
-                lambda: client.disable_service(request=request, retry=None, timeout=gcp.TIMEOUT)
-            ),
-            {gexc.Forbidden: forbidden % "disable"},
-        )
+        try:
+            operation = gcp.call(
+                what,
+                refused(
+                    lambda: client.disable_service(request=request, retry=None, timeout=gcp.TIMEOUT)
+                ),
+                {gexc.Forbidden: forbidden % "disable"},
+            )
+        except ActionFailed:
+            _settled(ctx, service)  # refused: it was not disabled
+            raise
         gcp.call(
             what,
             refused(lambda: gcp.wait(operation)),

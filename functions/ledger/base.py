@@ -97,6 +97,11 @@ class Ledger(ABC):
                 continue
             if existing.get("state") == "done":
                 return None
+            if existing.get("lease_owner") == owner:
+                # Our own create: it was carried out but its answer was lost, and the client's
+                # retry found the record. Without this check the crossing would wait LEASE_SECONDS
+                # for a lease nobody else holds.
+                return Claim(doc_id, existing, owner, resumed=False)
             lease_until = existing.get("lease_until")
             if lease_until and datetime.fromisoformat(lease_until) > now:
                 raise CrossingBusy(f"crossing {doc_id} is being acted on by another instance")
