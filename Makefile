@@ -46,20 +46,20 @@ test: venv
 	@echo "==> pytest"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: venv
+demo: $(STAMP)
 	@$(PY) -m local.demo
 
-lint: venv
+lint: $(STAMP)
 	@echo "==> ruff"
 	@$(VENV)/bin/ruff check .
 	@echo "==> mypy"
 	@$(VENV)/bin/mypy
 
-format: venv
+format: $(STAMP)
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: venv
+bench: $(STAMP)
 	@$(PY) -m bench
 
 clean:
