@@ -21,7 +21,7 @@ from typing import Any
 
 from functions.actions import REGISTRY, Action, Context
 from functions.decision import Firing
-from functions.errors import ActionFailed, LedgerUnavailable, TransientError
+from functions.errors import ActionFailed, CrossingBusy, LedgerUnavailable, TransientError
 from functions.ledger import Claim, Ledger
 from functions.log import Logger
 from functions.notification import Notification
@@ -94,6 +94,9 @@ class Executor:
             claim = self.ledger.claim(firing, n.message_id)
         except LedgerUnavailable as exc:
             self._without_ledger(n, firing, log, exc)
+            raise
+        except CrossingBusy as exc:
+            log.info(f"busy, Pub/Sub will redeliver: {exc}")
             raise
         if claim is None:
             log.info("duplicate: this crossing was already handled", reason=firing.reason)

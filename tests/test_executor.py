@@ -232,3 +232,15 @@ def test_ledger_down_runs_only_idempotent_brakes_and_raises(script: Script) -> N
     ]
     errors = [line for line in run.logs() if line["severity"] == "ERROR"]
     assert any(line.get("waiting") == ["record"] for line in errors)
+
+
+def test_busy_crossing_is_logged_and_raised_for_redelivery(script: Script) -> None:
+    run = Run()
+    n = parse(alert(600).message("holder"), ACCOUNT, run.policy.budgets)
+    (firing, *_) = decide(n, run.policy)
+    assert run.ledger.claim(firing, "holder") is not None  # another instance, still acting
+    with pytest.raises(CrossingBusy):
+        run.deliver(600, "second")
+    busy = [line for line in run.logs() if line["message"].startswith("busy")]
+    assert [(b["severity"], b["message_id"]) for b in busy] == [("INFO", "second")]
+    assert script.calls == [("warn", "shared-infra", "record")], "a busy crossing blocks no other"
