@@ -11,11 +11,17 @@ from typing import Any
 
 import functions_framework
 
+from functions.errors import PolicyError
 from functions.handler import Guard
+from functions.log import logger
 
 __all__ = ["budget_guard"]
 
-_guard = Guard.from_env()
+try:
+    _guard = Guard.from_env()
+except PolicyError as exc:
+    logger.error(f"invalid policy, the guard cannot start: {exc}", field=exc.path)
+    raise
 
 
 @functions_framework.cloud_event

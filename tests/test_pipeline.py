@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local import services
 from local.services import Service
 from standin.server import StandIn
 from tests.pipeline import BILLING_UPDATE, Pipeline
@@ -192,3 +194,15 @@ def test_push_body_is_converted_like_an_eventarc_event(pipeline: Callable[..., P
     data = base64.b64encode(json.dumps(alert(100).data()).encode()).decode()
     assert json.loads(base64.b64decode(data)) == alert(100).data()
     assert POLICY["billing_account"] == ACCOUNT
+
+
+def test_a_bad_policy_stops_the_function_at_start_up_naming_the_field(tmp_path: Path) -> None:
+    doc = policy_doc(
+        rules=[{"name": "x", "threshold": 0, "basis": "actual", "actions": ["notify"]}]
+    )
+    server = services.function_server(tmp_path, {"BUDGET_GUARD_POLICY": json.dumps(doc)})
+    with pytest.raises(services.ServiceError):
+        server.start(timeout=30)
+    (line,) = [r for r in server.json_logs() if r.get("severity") == "ERROR"]
+    assert line["message"].startswith("invalid policy, the guard cannot start: rules[0].threshold")
+    assert line["field"] == "rules[0].threshold"
