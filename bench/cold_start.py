@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tests.sample import POLICY
 
@@ -70,17 +71,7 @@ print(json.dumps({"clients": time.perf_counter() - t0}), file=sys.stderr)
 
 def clients(env: dict[str, str], samples: int) -> float:
     """For comparison: what importing every client a firing may need costs, paid only then."""
-    times = []
-    for _ in range(samples):
-        out = subprocess.run(
-            [sys.executable, "-c", CLIENTS],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        times.append(json.loads(out.stderr.strip().splitlines()[-1])["clients"] * 1000)
+    times = [_probe(CLIENTS, env)["clients"] * 1000 for _ in range(samples)]
     median = statistics.median(times)
     print(f"for comparison, importing every Google client an action may use ({samples} runs):")
     print(f"  billing, firestore, pubsub, secrets, service usage, auth  {median:7.0f} ms median")
@@ -88,17 +79,7 @@ def clients(env: dict[str, str], samples: int) -> float:
 
 
 def measure(env: dict[str, str], samples: int, label: str) -> dict[str, float]:
-    rows = []
-    for _ in range(samples):
-        out = subprocess.run(
-            [sys.executable, "-c", PROBE],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        rows.append(json.loads(out.stderr.strip().splitlines()[-1]))
+    rows = [_probe(PROBE, env) for _ in range(samples)]
     imp = [r["import_main"] * 1000 for r in rows]
     handle = [r["handle"] * 1000 for r in rows]
     total = [a + b for a, b in zip(imp, handle, strict=True)]
@@ -121,3 +102,12 @@ def measure(env: dict[str, str], samples: int, label: str) -> dict[str, float]:
     )
     print(f"  peak RSS of the process     {result['peak_rss_mib']:7.1f} MiB")
     return result
+
+
+def _probe(code: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter; its last stderr line is a JSON object of figures."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    figures: dict[str, Any] = json.loads(out.stderr.strip().splitlines()[-1])
+    return figures

@@ -40,7 +40,6 @@ SEED_FILE = services.REPO_ROOT / "standin" / "seed.json"
 PROJECT = services.DEFAULT_PROJECT
 BUDGET = 1000
 KEY_NAME = re.compile(r"projects/[^/ ]+/locations/global/keys/")
-TERMINAL = ("under every threshold", "notification handled", "message ignored")
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class Guard:
             lines = [
                 r for r in self.service.json_logs()[after:] if r.get("message_id") == message_id
             ]
-            if lines and any(m in lines[-1].get("message", "") for m in TERMINAL):
+            if lines and services.finished(lines[-1]):
                 return lines
             time.sleep(0.1)
         raise TimeoutError(f"the guard did not finish message {message_id} in {timeout:.0f} s")

@@ -47,6 +47,7 @@ __all__ = [
     "ServiceError",
     "create_push_topic",
     "delete_push_topic",
+    "finished",
     "firestore_clear",
     "firestore_emulator",
     "free_port",
@@ -212,6 +213,16 @@ def process_group_alive(pgid: int) -> bool:
         return True
     live = _live_group_members(pgid)
     return True if live is None else live
+
+
+#: The guard's last log line for a message: quiet, handled, or rejected (functions/handler.py).
+_FINAL_MESSAGES = ("under every threshold", "notification handled", "message ignored")
+
+
+def finished(record: Mapping[str, Any]) -> bool:
+    """True when ``record`` (one guard log line) is the guard's last word on its message."""
+    message = str(record.get("message", ""))
+    return any(final in message for final in _FINAL_MESSAGES)
 
 
 def parse_json_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
