@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from standin import admin_gemini
 from standin.backend import Backend
 from standin.errors import ApiError, invalid_argument, not_found
 from standin.faults import parse_rule
@@ -63,6 +64,8 @@ _ENDPOINTS = {
     "state": ("GET", "PUT"),
     "faults": ("GET", "POST", "DELETE"),
     "calls": ("GET", "DELETE"),
+    "clock": ("GET", "PUT"),
+    "gemini/traffic": ("POST",),
 }
 
 
@@ -78,6 +81,10 @@ def handle_admin(
             return 200, _state(backend, http, raw)
         if name == "faults":
             return 200, _faults(backend, http, raw)
+        if name == "clock":
+            return 200, admin_gemini.clock(backend.world, http, _json(raw))
+        if name == "gemini/traffic":
+            return 200, admin_gemini.traffic(backend.world, _json(raw))
         return 200, _calls(backend, http, query)
     except ApiError as error:
         return error.code, error.body()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from standin.errors import invalid_argument
@@ -22,6 +22,7 @@ class Call:
     query: dict[str, str]
     body: dict[str, Any]
     project: Project | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
     def required_project(self) -> Project:
         """The resolved project (routes with ``project_required`` always have one)."""

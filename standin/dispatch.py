@@ -8,7 +8,7 @@ Order of checks: route (404) -> fault rule -> JSON body (400) -> project (403 wh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from standin.call import Call
@@ -40,6 +40,7 @@ class Request:
     path: str
     query: dict[str, str]
     raw_body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
 
 @dataclass
@@ -102,7 +103,7 @@ def answer(
             granted = None if project is None else project.granted_permissions
             if permission is not None and granted is not None and permission not in granted:
                 raise permission_denied(permission, resource)
-            call = Call(world=world, params=params, query=request.query, body=body, project=project)
+            call = Call(world, params, request.query, body, project, request.headers)
             return Outcome(200, route.handler(call))
     except ApiError as error:
         return Outcome(error.code, error.body())

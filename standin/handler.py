@@ -79,7 +79,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         if path.startswith(ADMIN_PREFIX):
             self._send(*handle_admin(self.server.backend, self.command, path, query, raw))
         else:
-            self._serve_api(Request(self.command, path, query, raw))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            self._serve_api(Request(self.command, path, query, raw, headers))
 
     def _serve_api(self, request: Request) -> None:
         backend = self.server.backend

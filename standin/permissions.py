@@ -26,6 +26,7 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "secretmanager.projects.secrets.addVersion": "secretmanager.versions.add",
     "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
     "cloudresourcemanager.projects.testIamPermissions": None,
+    "generativelanguage.models.generateContent": None,  # an API key, not IAM
 }
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"

@@ -7,7 +7,9 @@ from types import TracebackType
 from typing import Any
 
 from standin.backend import Backend
+from standin.clock import Clock
 from standin.faults import parse_rule
+from standin.gemini import Admission, Shape
 from standin.handler import StandInHTTPServer
 from standin.seedfile import SeedSource, load_seed
 from standin.state import World
@@ -125,3 +127,16 @@ class StandIn:
 
     def clear_calls(self) -> None:
         self._backend.calls.clear()
+
+    # simulation ------------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        """The world's clock (wall time until a simulation pins it)."""
+        return self._backend.world.clock
+
+    def traffic(self, key_string: str, shape: Shape, requests: int) -> Admission:
+        """``requests`` alike Gemini calls this minute, by ``generateContent``'s rules."""
+        world = self._backend.world
+        with world.lock:
+            return world.gemini.admit(world.projects, key_string, shape, requests)

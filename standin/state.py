@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from standin.clock import Clock
+from standin.gemini import Gemini
 from standin.model import Operation, Project, Secret, SeedError
 
 __all__ = ["World"]
@@ -21,6 +23,9 @@ class World:
         self.projects: dict[str, Project] = {}
         self.secrets: dict[str, Secret] = {}
         self.operations: dict[str, Operation] = {}
+        #: Simulated or wall time, and the Gemini API's counters and quotas (standin/gemini.py).
+        self.clock = Clock()
+        self.gemini = Gemini(self.clock)
         if seed is not None:
             self.replace(seed)
 
@@ -43,6 +48,7 @@ class World:
         }
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
+            self.gemini.reset()
 
     def to_seed(self) -> dict[str, Any]:
         """The whole world in seed format, key strings and secret payloads included."""
