@@ -102,7 +102,7 @@ class Scenario:
 
 def _get(doc: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
     value = doc.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ScenarioError(f"{where}{name}: expected {kind}, got {value!r}")
     return value
 
@@ -153,7 +153,8 @@ def parse_scenario(doc: Any) -> Scenario:
     detection = None
     if doc.get("detection") is not None:
         d = _get(doc, "detection", dict, "")
-        detection = Detection(_get(d, "minute", int, "detection."), _get(d, "key", str, "detection."))
+        where = "detection."
+        detection = Detection(_get(d, "minute", int, where), _get(d, "key", str, where))
         if detection.key not in keys:
             raise ScenarioError(f"detection.key: {detection.key!r} is not in keys")
     try:

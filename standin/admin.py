@@ -4,6 +4,7 @@
 included (a test tool: never expose it beyond 127.0.0.1). ``PUT /_standin/state`` replaces it and
 clears faults and calls. ``GET|POST|DELETE /_standin/faults`` lists, adds, clears fault rules.
 ``GET /_standin/calls[?method=ID]`` answers the call log; ``DELETE /_standin/calls`` clears it.
+Monitoring's points, scopes and delays and the clock: :mod:`standin.monitoring.admin`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from standin.backend import Backend
 from standin.errors import ApiError, invalid_argument, not_found
 from standin.faults import parse_rule
 from standin.model import SeedError
+from standin.monitoring import admin as monitoring_admin
 
 __all__ = ["ADMIN_PREFIX", "handle_admin"]
 
@@ -64,7 +66,6 @@ _ENDPOINTS = {
     "state": ("GET", "PUT"),
     "faults": ("GET", "POST", "DELETE"),
     "calls": ("GET", "DELETE"),
-    "clock": ("GET", "PUT"),
     "gemini/traffic": ("POST",),
 }
 
@@ -75,14 +76,14 @@ def handle_admin(
     """Status and JSON body for an admin request."""
     name = path.removeprefix(ADMIN_PREFIX).strip("/")
     try:
+        if name in monitoring_admin.ENDPOINTS:
+            return 200, monitoring_admin.handle(backend, http, name, query, raw)
         if http not in _ENDPOINTS.get(name, ()):
             raise not_found(f"No admin endpoint {http} {path}")
         if name == "state":
             return 200, _state(backend, http, raw)
         if name == "faults":
             return 200, _faults(backend, http, raw)
-        if name == "clock":
-            return 200, admin_gemini.clock(backend.world, http, _json(raw))
         if name == "gemini/traffic":
             return 200, admin_gemini.traffic(backend.world, _json(raw))
         return 200, _calls(backend, http, query)

@@ -1,36 +1,20 @@
-"""Admin endpoints for simulations: the world's clock and bulk Gemini traffic.
+"""Admin endpoint for simulations: bulk Gemini traffic (the clock is ``/_standin/clock``).
 
-``GET /_standin/clock`` -> ``{"now": RFC 3339, "pinned": bool}``; ``PUT`` with ``{"now": ...}``
-pins it, ``{"now": null}`` returns it to wall time.
 ``POST /_standin/gemini/traffic`` with ``{"key": KEY STRING, "model", "input_tokens",
-"output_tokens", "requests": N}``: N alike requests this minute, answered by the same rules as
-``generateContent`` -> ``{"accepted", "refused", "error": Google's error body or null}``.
+"output_tokens", "requests": N}``: N alike requests in the current minute of the stand-in's
+clock, answered by the same rules as ``generateContent`` ->
+``{"accepted", "refused", "error": Google's error body or null}``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from standin.errors import invalid_argument
 from standin.gemini import Shape
 from standin.state import World
 
-__all__ = ["clock", "traffic"]
-
-
-def clock(world: World, http: str, body: Any) -> dict[str, Any]:
-    if http == "PUT":
-        when = body.get("now") if isinstance(body, dict) else None
-        if when is None:
-            world.clock.release()
-        else:
-            try:
-                world.clock.set(datetime.fromisoformat(str(when).replace("Z", "+00:00")))
-            except ValueError as exc:
-                raise invalid_argument(f"now: {exc}") from None
-    now = world.clock.now().isoformat().replace("+00:00", "Z")
-    return {"now": now, "pinned": world.clock.pinned}
+__all__ = ["traffic"]
 
 
 def _int(body: dict[str, Any], name: str) -> int:

@@ -1,4 +1,4 @@
-"""The in-memory world: projects, keys, services, secrets and operations, behind one lock.
+"""The in-memory world: projects, keys, services, secrets, operations, Monitoring, one lock.
 
 Handlers run with :attr:`World.lock` held, so each API call sees and leaves a consistent world.
 """
@@ -11,6 +11,7 @@ from typing import Any
 from standin.clock import Clock
 from standin.gemini import Gemini
 from standin.model import Operation, Project, Secret, SeedError
+from standin.monitoring.state import MonitoringState
 
 __all__ = ["World"]
 
@@ -23,9 +24,10 @@ class World:
         self.projects: dict[str, Project] = {}
         self.secrets: dict[str, Secret] = {}
         self.operations: dict[str, Operation] = {}
-        #: Simulated or wall time, and the Gemini API's counters and quotas (standin/gemini.py).
-        self.clock = Clock()
-        self.gemini = Gemini(self.clock)
+        self.monitoring = MonitoringState()
+        #: The Gemini API's counters, quotas and sinks (standin/gemini.py); its clock is the
+        #: backend's, set by :class:`standin.backend.Backend`.
+        self.gemini = Gemini(Clock())
         if seed is not None:
             self.replace(seed)
 
@@ -33,7 +35,7 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations"}
+        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring"}
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -46,8 +48,10 @@ class World:
             name: Operation.from_seed(name, data)
             for name, data in _section(seed, "operations").items()
         }
+        monitoring = MonitoringState.from_seed(seed.get("monitoring"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
+            self.monitoring = monitoring
             self.gemini.reset()
 
     def to_seed(self) -> dict[str, Any]:
@@ -57,6 +61,7 @@ class World:
                 "projects": {pid: p.to_seed() for pid, p in self.projects.items()},
                 "secrets": {name: s.to_seed() for name, s in self.secrets.items()},
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
+                "monitoring": self.monitoring.to_seed(),
             }
 
     def project(self, ref: str) -> Project | None:
@@ -77,6 +82,14 @@ class World:
                 if found is not None:
                     return found
             return None
+
+    def resource_container(self, project_id: str) -> str:
+        """Monitoring's ``resource_container`` label for a project (id or ``projects/NUMBER``)."""
+        with self.lock:
+            project = self.projects.get(project_id)
+            if self.monitoring.resource_container == "number" and project is not None:
+                return f"projects/{project.number}"
+            return project_id
 
     def add_operation(self, operation: Operation) -> Operation:
         with self.lock:
