@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from standin.model import Operation, Project, Secret, SeedError
+from standin.quotamodel import ProjectQuotas, parse_quotas
 
 __all__ = ["World"]
 
@@ -21,6 +22,7 @@ class World:
         self.projects: dict[str, Project] = {}
         self.secrets: dict[str, Secret] = {}
         self.operations: dict[str, Operation] = {}
+        self.quotas: dict[str, ProjectQuotas] = {}  # Cloud Quotas, by project ID
         if seed is not None:
             self.replace(seed)
 
@@ -28,7 +30,7 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations"}
+        unknown = set(seed) - {"projects", "secrets", "operations", "quotas"}
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -41,8 +43,10 @@ class World:
             name: Operation.from_seed(name, data)
             for name, data in _section(seed, "operations").items()
         }
+        quotas = parse_quotas(seed.get("quotas"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
+            self.quotas = quotas
 
     def to_seed(self) -> dict[str, Any]:
         """The whole world in seed format, key strings and secret payloads included."""
@@ -51,6 +55,7 @@ class World:
                 "projects": {pid: p.to_seed() for pid, p in self.projects.items()},
                 "secrets": {name: s.to_seed() for name, s in self.secrets.items()},
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
+                "quotas": {pid: q.to_seed() for pid, q in self.quotas.items()},
             }
 
     def project(self, ref: str) -> Project | None:
