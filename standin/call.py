@@ -23,6 +23,8 @@ class Call:
     body: dict[str, Any]
     project: Project | None = None
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    #: Every value of each query parameter, for repeated ones (``query`` keeps the last).
+    query_all: dict[str, list[str]] = field(default_factory=dict)
 
     def required_project(self) -> Project:
         """The resolved project (routes with ``project_required`` always have one)."""
@@ -38,6 +40,10 @@ class Call:
     def enum(self, values: Mapping[str, int], name: str) -> str | int:
         """An enum value as the caller asked for it: its name, or its number."""
         return values[name] if self.int_enums else name
+
+    def repeated(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter, in order."""
+        return list(self.query_all.get(name, ()))
 
     def flag(self, name: str) -> bool:
         """A boolean query parameter (``true``/``false``)."""

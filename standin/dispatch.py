@@ -41,6 +41,8 @@ class Request:
     query: dict[str, str]
     raw_body: bytes
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    #: Every value of each query parameter (``ignoreSafetyChecks=1&ignoreSafetyChecks=2``).
+    query_all: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,7 +105,15 @@ def answer(
             granted = None if project is None else project.granted_permissions
             if permission is not None and granted is not None and permission not in granted:
                 raise permission_denied(permission, resource)
-            call = Call(world, params, request.query, body, project, request.headers)
+            call = Call(
+                world=world,
+                params=params,
+                query=request.query,
+                body=body,
+                project=project,
+                headers=request.headers,
+                query_all=request.query_all,
+            )
             return Outcome(200, route.handler(call))
     except ApiError as error:
         return Outcome(error.code, error.body())

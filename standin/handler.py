@@ -79,8 +79,13 @@ class RequestHandler(BaseHTTPRequestHandler):
         if path.startswith(ADMIN_PREFIX):
             self._send(*handle_admin(self.server.backend, self.command, path, query, raw))
         else:
+            repeated: dict[str, list[str]] = {}
+            for name, value in parse_qsl(parts.query, keep_blank_values=True):
+                repeated.setdefault(name, []).append(value)
             headers = {name.lower(): value for name, value in self.headers.items()}
-            self._serve_api(Request(self.command, path, query, raw, headers))
+            self._serve_api(
+                Request(self.command, path, query, raw, headers=headers, query_all=repeated)
+            )
 
     def _serve_api(self, request: Request) -> None:
         backend = self.server.backend

@@ -27,6 +27,12 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
     "cloudresourcemanager.projects.testIamPermissions": None,
     "generativelanguage.models.generateContent": None,  # an API key, not IAM
+    "cloudquotas.projects.locations.services.quotaInfos.list": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.services.quotaInfos.get": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.quotaPreferences.list": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.quotaPreferences.get": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.quotaPreferences.create": "cloudquotas.quotas.update",
+    "cloudquotas.projects.locations.quotaPreferences.patch": "cloudquotas.quotas.update",
 }
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"

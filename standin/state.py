@@ -12,6 +12,7 @@ from standin.clock import Clock
 from standin.gemini import Gemini
 from standin.model import Operation, Project, Secret, SeedError
 from standin.monitoring.state import MonitoringState
+from standin.quotamodel import ProjectQuotas, parse_quotas
 
 __all__ = ["World"]
 
@@ -24,10 +25,12 @@ class World:
         self.projects: dict[str, Project] = {}
         self.secrets: dict[str, Secret] = {}
         self.operations: dict[str, Operation] = {}
+        self.quotas: dict[str, ProjectQuotas] = {}  # Cloud Quotas, by project ID
         self.monitoring = MonitoringState()
         #: The Gemini API's counters, quotas and sinks (standin/gemini.py); its clock is the
         #: backend's, set by :class:`standin.backend.Backend`.
         self.gemini = Gemini(Clock())
+        self.gemini.quotas.source = self._quota_in_force
         if seed is not None:
             self.replace(seed)
 
@@ -35,7 +38,7 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring"}
+        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring", "quotas"}
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -49,9 +52,11 @@ class World:
             for name, data in _section(seed, "operations").items()
         }
         monitoring = MonitoringState.from_seed(seed.get("monitoring"))
+        quotas = parse_quotas(seed.get("quotas"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
             self.monitoring = monitoring
+            self.quotas = quotas
             self.gemini.reset()
 
     def to_seed(self) -> dict[str, Any]:
@@ -62,6 +67,7 @@ class World:
                 "secrets": {name: s.to_seed() for name, s in self.secrets.items()},
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
                 "monitoring": self.monitoring.to_seed(),
+                "quotas": {pid: q.to_seed() for pid, q in self.quotas.items()},
             }
 
     def project(self, ref: str) -> Project | None:
@@ -90,6 +96,12 @@ class World:
             if self.monitoring.resource_container == "number" and project is not None:
                 return f"projects/{project.number}"
             return project_id
+
+    def _quota_in_force(self, project_id: str, quota_id: str, model: str) -> int | None:
+        """Cloud Quotas' value for the Gemini stand-in (None: this world holds no such quota)."""
+        with self.lock:
+            quotas = self.quotas.get(project_id)
+            return None if quotas is None else quotas.effective(quota_id, model)
 
     def add_operation(self, operation: Operation) -> Operation:
         with self.lock:
