@@ -44,20 +44,24 @@ class MonitoringFeed:
         out = [
             point(
                 "serviceruntime.googleapis.com/api/request_count",
-                {"credential_id": f"apikey:{usage.key_uid}", "response_code": code,
-                 "response_code_class": f"{code[0]}xx"},
+                {
+                    "credential_id": f"apikey:{usage.key_uid}",
+                    "response_code": code,
+                    "response_code_class": f"{code[0]}xx",
+                },
                 usage.requests,
-            )  # fmt: skip
+            )
         ]
         if usage.code == 200:
             tokens_metric, requests_metric = _PAID if usage.billed else _FREE
             model = {"model": usage.model}
             out += [
-                point(f"{_GL}/generate_content_usage_output_token_count", model,
-                      usage.output_tokens),
+                point(
+                    f"{_GL}/generate_content_usage_output_token_count", model, usage.output_tokens
+                ),
                 point(f"{_GL}/quota/{tokens_metric}/usage", model, usage.input_tokens),
                 point(f"{_GL}/quota/{requests_metric}/usage", model, usage.requests),
-            ]  # fmt: skip
+            ]
         return out
 
     def __call__(self, usage: Usage) -> None:
