@@ -12,8 +12,17 @@ from typing import Any
 
 from sim.scenario import Scenario
 from standin.gemini import SERVICE
+from standin.gemini_quota import PAID_DEFAULTS, PAID_LIMITS
 
-__all__ = ["ACCOUNT", "BUDGET_ID", "PROJECT_NUMBER", "key_string", "key_uid", "seed"]
+__all__ = [
+    "ACCOUNT",
+    "BUDGET_ID",
+    "PROJECT_NUMBER",
+    "key_string",
+    "key_uid",
+    "quotas",
+    "seed",
+]
 
 ACCOUNT = "01D4EE-079462-DFD6EC"
 BUDGET_ID = "de72f49d-779b-4945-a127-4d6ce8def0bb"
@@ -43,10 +52,29 @@ def _key(scenario: Scenario, name: str, doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def quotas(scenario: Scenario) -> dict[str, Any]:
+    """The project's paid-tier Gemini quotas as Cloud Quotas infos (scenario values over the
+    stand-in's Tier-1 defaults; ``"*"`` is every other model)."""
+    infos = {}
+    for limit in PAID_LIMITS:
+        values = dict(scenario.quotas.get(limit.quota_id, {}))
+        default = values.pop("*", PAID_DEFAULTS[limit.quota_id])
+        infos[limit.quota_id] = {
+            "service": SERVICE,
+            "metric": limit.metric,
+            "unit": "1/min/{project}/{model}",
+            "refresh": "minute",
+            "values": values,
+            "default": default,
+        }
+    return {"increases": "pending", "infos": infos}
+
+
 def seed(scenario: Scenario) -> dict[str, Any]:
     """The stand-in world for ``scenario``."""
     keys = [_key(scenario, name, doc) for name, doc in scenario.keys.items()]
     return {
+        "quotas": {scenario.project: quotas(scenario)},
         "projects": {
             scenario.project: {
                 "number": PROJECT_NUMBER,

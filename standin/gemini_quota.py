@@ -20,6 +20,8 @@ from dataclasses import dataclass
 __all__ = [
     "FREE_DEFAULTS",
     "FREE_MODELS",
+    "FREE_LIMITS",
+    "PAID_LIMITS",
     "PAID_DEFAULTS",
     "Limit",
     "QuotaBook",

@@ -1,0 +1,68 @@
+"""The results table: one row per scenario and configuration, plain text or Markdown."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sim.run import Result
+
+__all__ = ["duration", "money", "table"]
+
+_SYMBOL = {"USD": "$", "EUR": "€"}
+HEADERS = (
+    "scenario",
+    "configuration",
+    "billed from the leak's start",
+    "share of the unstopped leak",
+    "first brake after",
+    "last billed request after",
+    "brake that held",
+    "legitimate requests refused",
+)
+
+
+def money(amount: Decimal, currency: str) -> str:
+    symbol = _SYMBOL.get(currency, currency + " ")
+    return f"{symbol}{amount:,.0f}" if amount >= 10 else f"{symbol}{amount:,.2f}"
+
+
+def duration(minutes: int | None) -> str:
+    if minutes is None:
+        return "—"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d}"
+
+
+def _row(result: Result, unstopped: Result | None, currency: str) -> tuple[str, ...]:
+    if result.leak_start is None:
+        billed, share, last = "no leak", "—", "—"
+    else:
+        billed = money(result.leak_cost, currency)
+        whole = unstopped.leak_cost if unstopped is not None else Decimal(0)
+        share = f"{100 * result.leak_cost / whole:.1f} %" if whole else "—"
+        last = duration(result.to_last_billed)
+    if result.config == "none":
+        held = "nothing (no guard)"
+    elif not result.brakes:
+        held = "no brake applied"
+    else:
+        held = result.held or "none held: leak ran on"
+        if result.leak_start is None:
+            held = "; ".join(sorted({b.change for b in result.brakes}))
+    refused = f"{result.legit_refused:,} of {result.legit_requests:,}"
+    first = "not stopped" if not result.brakes else duration(result.first_brake)
+    if result.leak_start is None and result.brakes:
+        first = f"stopped at minute {result.brakes[0].minute}"
+    return (result.scenario, result.config, billed, share, first, last, held, refused)
+
+
+def table(rows: list[tuple[Result, Result | None, str]], markdown: bool = False) -> str:
+    """``rows``: (result, the same scenario unguarded, currency)."""
+    cells = [HEADERS, *(_row(r, u, c) for r, u, c in rows)]
+    if markdown:
+        lines = ["| " + " | ".join(c) + " |" for c in cells]
+        lines.insert(1, "|" + "---|" * len(HEADERS))
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)

@@ -1,0 +1,236 @@
+"""One scenario under one configuration, minute by minute on the simulated clock.
+
+Each simulated minute, in this order: the stand-in's clock is set to it; the billing model's
+notifications that are due are published on the alerts topic and delivered to the guard; the
+abuse event, when the scenario's detection minute has come; the watchdog's tick, when the tick
+interval divides the minute; deliveries that failed transiently before (Pub/Sub would redeliver:
+here, at the next minute, up to ``REDELIVERIES`` times); then the minute's traffic goes through
+the Gemini stand-in's admission rules, which see every brake the guard applied so far.
+
+Measured (``Result``): the attacker's billed cost from the leak's start, the minutes from the
+leak's start to the first brake and to the end of the last minute with a billed attacker request,
+the brake behind the attacker's refusals at the end, the legitimate requests refused.
+Without a configuration (``config=None``) the guard is absent: the leak's cost if nothing stops it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sim import brakes as brakes_mod
+from sim.config import Config, policy_doc
+from sim.monitoring_feed import MonitoringFeed
+from sim.scenario import Scenario
+from sim.world import ACCOUNT, BUDGET_ID, key_string, key_uid, seed
+from standin import StandIn
+from standin.billing_model import BillingModel, BillingSettings, BudgetSpec
+from standin.gemini import Shape, Usage
+
+__all__ = ["Brake", "Result", "run"]
+
+REDELIVERIES = 10
+_GUARD_ENV = {
+    "BUDGET_GUARD_TIMEOUT": "10",
+    "BUDGET_GUARD_RETRY_DEADLINE": "2",
+    "BUDGET_GUARD_RETRY_INITIAL": "0.02",
+    "BUDGET_GUARD_OPERATION_TIMEOUT": "10",
+    "BUDGET_GUARD_LEDGER_TIMEOUT": "10",
+}
+
+
+@dataclass(frozen=True)
+class Brake:
+    minute: int  # simulated minute of the delivery that applied it
+    source: str  # "budget", "watchdog", "abuse", "preventive"
+    change: str
+
+
+@dataclass
+class Result:
+    scenario: str
+    config: str
+    leak_start: int | None
+    leak_cost: Decimal = Decimal(0)
+    legit_cost: Decimal = Decimal(0)
+    attacker_requests: int = 0
+    legit_requests: int = 0
+    legit_refused: int = 0
+    last_billed: int | None = None  # minute index of the last billed attacker request
+    held: str = ""
+    brakes: list[Brake] = field(default_factory=list)
+    deliveries: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    attacker_curve: list[float] = field(default_factory=list)  # cumulative, per minute
+
+    @property
+    def first_brake(self) -> int | None:
+        """Minutes from the leak's start to the first brake (preventive ones count as 0)."""
+        if self.leak_start is None or not self.brakes:
+            return None
+        return max(0, self.brakes[0].minute - self.leak_start)
+
+    @property
+    def to_last_billed(self) -> int | None:
+        if self.leak_start is None or self.last_billed is None:
+            return None
+        return self.last_billed + 1 - self.leak_start
+
+    @property
+    def stopped_anything(self) -> bool:
+        return bool(self.brakes)
+
+
+def _budget(scenario: Scenario) -> BudgetSpec:
+    b = scenario.budget
+    return BudgetSpec(
+        billing_account=ACCOUNT,
+        budget_id=BUDGET_ID,
+        amount=Decimal(str(b["amount"])),
+        currency=scenario.currency,
+        thresholds=tuple(Decimal(str(t)) for t in b.get("thresholds", (0.5, 0.9, 1.0))),
+        period_start=str(b.get("period_start", "2026-11-01T00:00:00Z")),
+        opening_cost=Decimal(str(b.get("opening_cost", 0))),
+        per_usd=Decimal(str(b.get("per_usd", 1))),
+    )
+
+
+def _settings(scenario: Scenario) -> BillingSettings:
+    s = scenario.billing
+    low, high = s.get("cadence_minutes", (20, 60))
+    return BillingSettings(int(s.get("lag_minutes", 300)), (int(low), int(high)), scenario.seed)
+
+
+class _Deliverer:
+    """Hands events to a guard entry point and records what changed in the world."""
+
+    def __init__(self, standin: StandIn, scenario: Scenario, result: Result) -> None:
+        self.standin, self.scenario, self.result = standin, scenario, result
+        self.pending: list[tuple[str, Callable[[Any], Any], Any, int]] = []
+
+    def deliver(self, minute: int, source: str, handler: Callable[[Any], Any], event: Any) -> None:
+        self._attempt(minute, source, handler, event, 1)
+
+    def _attempt(
+        self, minute: int, source: str, handler: Callable[[Any], Any], event: Any, attempt: int
+    ) -> None:
+        before = brakes_mod.snapshot(self.standin.world, self.scenario.project)
+        self.result.deliveries[source] = self.result.deliveries.get(source, 0) + 1
+        try:
+            handler(event)
+        except Exception as exc:  # Pub/Sub redelivers whatever the function raised
+            if attempt < REDELIVERIES:
+                self.pending.append((source, handler, event, attempt + 1))
+            else:
+                self.result.failures.append(f"minute {minute} {source}: {exc}")
+        after = brakes_mod.snapshot(self.standin.world, self.scenario.project)
+        for change in sorted(after - before):
+            self.result.brakes.append(Brake(minute, source, change))
+
+    def redeliver(self, minute: int) -> None:
+        pending, self.pending = self.pending, []
+        for source, handler, event, attempt in pending:
+            self._attempt(minute, source, handler, event, attempt)
+
+
+def run(
+    scenario: Scenario,
+    config: Config | None,
+    standin: StandIn,
+    *,
+    log_dir: Path | None = None,
+    alerts_project: str = "demo-budget-guard",
+) -> Result:
+    """Simulate ``scenario`` guarded by ``config`` (None: unguarded) on a started ``standin``."""
+    from sim.alerts_topic import AlertsTopic
+    from sim.guards import Guards
+
+    result = Result(scenario.name, config.name if config else "none", scenario.leak_start)
+    standin.set_state(seed(scenario))
+    standin.set_clock(scenario.start)
+    billing = BillingModel(_budget(scenario), scenario.start, _settings(scenario))
+    gemini = standin.world.gemini
+    gemini.sinks[:] = [billing, MonitoringFeed(standin.world.monitoring)]
+    deliverer = _Deliverer(standin, scenario, result)
+    stream: Any = io.StringIO()
+    guards = topic = None
+    if config is not None:
+        os.environ.update(_GUARD_ENV, BUDGET_GUARD_GCP_ENDPOINT=standin.url)
+        from functions import gcp
+
+        gcp.reset()
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            stream = open(log_dir / f"{scenario.name}.{config.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        ledger_project = f"sim-{uuid.uuid4().hex[:12]}"
+        guards = Guards(policy_doc(config, scenario, ledger_project), stream)
+        topic = AlertsTopic(alerts_project)
+    requests = scenario.requests()
+    strings = {name: key_string(scenario, name) for name in scenario.keys}
+    uids = {name: key_uid(scenario, name) for name in scenario.keys}
+    spent = Decimal(0)
+    try:
+        for minute in range(scenario.minutes):
+            now = scenario.start + timedelta(minutes=minute)
+            standin.set_clock(now)
+            if guards is not None and topic is not None and config is not None:
+                for at, alert in billing.due(now):
+                    topic.publish(alert, at)
+                for event in topic.deliveries():
+                    deliverer.deliver(minute, "budget", guards.budget, event)
+                deliverer.redeliver(minute)
+            for segment, counts in zip(scenario.segments, requests, strict=True):
+                n = counts.get(minute, 0)
+                if not n:
+                    continue
+                shape = Shape(segment.model, segment.input_tokens, segment.output_tokens)
+                admission = standin.traffic(strings[segment.key], shape, n)
+                cost = _cost(standin, scenario, billing, uids[segment.key], shape, admission.accepted, now)
+                if segment.who == "attacker":
+                    result.attacker_requests += n
+                    result.leak_cost += cost
+                    spent += cost
+                    if admission.accepted and cost > 0:
+                        result.last_billed = minute
+                    result.held = brakes_mod.held_by(admission.reason) if admission.refused == n else ""
+                else:
+                    result.legit_requests += n
+                    result.legit_refused += admission.refused
+                    result.legit_cost += cost
+            result.attacker_curve.append(float(spent))
+    finally:
+        if topic is not None:
+            topic.close()
+        if log_dir is not None and config is not None:
+            stream.close()
+        standin.set_clock(None)
+    return result
+
+
+def _cost(
+    standin: StandIn,
+    scenario: Scenario,
+    billing: BillingModel,
+    uid: str,
+    shape: Shape,
+    accepted: int,
+    now: Any,
+) -> Decimal:
+    if not accepted:
+        return Decimal(0)
+    world = standin.world
+    with world.lock:
+        project = world.projects[scenario.project]
+        billed = bool(project.billing_account)
+    if not billed:
+        return Decimal(0)
+    usage = Usage(now, scenario.project, project.number, uid, shape.model, 200, "", accepted,
+                  accepted * shape.input_tokens, accepted * shape.output_tokens, True)  # fmt: skip
+    return billing.cost(usage)
