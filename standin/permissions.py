@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LINK_BILLING_PERMISSION", "METHOD_PERMISSIONS", "required_permission"]
+__all__ = [
+    "GRPC_METHOD_IDS",
+    "LINK_BILLING_PERMISSION",
+    "METHOD_PERMISSIONS",
+    "required_permission",
+]
 
 #: Method id -> permission. ``updateBillingInfo`` lists the unlink permission; linking needs
 #: :data:`LINK_BILLING_PERMISSION` instead. ``None``: anyone may call (testIamPermissions).
@@ -33,7 +38,15 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "cloudquotas.projects.locations.quotaPreferences.get": "cloudquotas.quotas.get",
     "cloudquotas.projects.locations.quotaPreferences.create": "cloudquotas.quotas.update",
     "cloudquotas.projects.locations.quotaPreferences.patch": "cloudquotas.quotas.update",
+    "monitoring.projects.timeSeries.list": "monitoring.timeSeries.list",
+    "monitoring.projects.metricDescriptors.list": "monitoring.metricDescriptors.list",
 }
+
+#: Methods served over gRPC (Cloud Monitoring), not in the REST route table.
+GRPC_METHOD_IDS = (
+    "monitoring.projects.timeSeries.list",
+    "monitoring.projects.metricDescriptors.list",
+)
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"
 

@@ -11,6 +11,7 @@ from standin.apis import (
     secretmanager,
     serviceusage,
 )
+from standin.permissions import GRPC_METHOD_IDS
 from standin.routing import Route
 
 __all__ = ["METHOD_IDS", "ROUTES"]
@@ -25,5 +26,7 @@ ROUTES: tuple[Route, ...] = (
     *quotas.ROUTES,
 )
 
-#: Every API method id, in table order (each once).
-METHOD_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.method_id for r in ROUTES))
+#: Every API method id, in table order (each once), then the gRPC ones (Cloud Monitoring).
+METHOD_IDS: tuple[str, ...] = tuple(
+    dict.fromkeys([r.method_id for r in ROUTES] + [*GRPC_METHOD_IDS])
+)
