@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -125,3 +127,35 @@ class StandIn:
 
     def clear_calls(self) -> None:
         self._backend.calls.clear()
+
+    # Monitoring and the clock (see standin/monitoring/state.py for the point format) ----------
+
+    def add_points(self, points: Sequence[dict[str, Any]]) -> int:
+        """Write Monitoring points (all or none; ``SeedError`` names a bad field)."""
+        return self.world.monitoring.write(list(points))
+
+    def points(self, metric: str | None = None, project: str | None = None) -> list[Any]:
+        """The scripted Monitoring points, optionally of one metric type and project."""
+        return self.world.monitoring.points_json(metric, project)
+
+    def clear_points(self) -> None:
+        self.world.monitoring.clear_points()
+
+    def set_scope(self, host: str, projects: Sequence[str]) -> None:
+        """Make ``host``'s metrics scope hold ``projects`` (and ``host`` itself)."""
+        self.world.monitoring.set_scopes({host: list(projects)})
+
+    def set_delay(self, prefix: str, seconds: float) -> None:
+        """The ingestion delay of metric types starting with ``prefix``."""
+        self.world.monitoring.set_delays({prefix: seconds})
+
+    def set_clock(self, now: datetime | None, *, running: bool = False) -> None:
+        """Fix the clock at ``now`` (``running``: start it there at real speed); None: real time."""
+        if now is None:
+            self._backend.clock.reset()
+        else:
+            self._backend.clock.set(now, running=running)
+
+    def now(self) -> datetime:
+        """The stand-in's clock."""
+        return self._backend.clock.now()
