@@ -348,7 +348,8 @@ def _check_watchdog_rules(
             continue
         if watchdog is None:
             raise PolicyError(
-                f"rules[{i}].basis", f"{rule.basis} rules need the watchdog section (watchdog: {{}})"
+                f"rules[{i}].basis",
+                f"{rule.basis} rules need the watchdog section (watchdog: {{}})",
             )
         if rule.basis == "estimate":
             for budget in budgets.values():
