@@ -1,8 +1,9 @@
 """Decision: which rules fire for which projects. Pure: no I/O, no clock.
 
 Only the rules on a budget basis are evaluated here; ``estimate``, ``rate`` and ``baseline``
-rules are the usage watchdog's (functions/watchdog/rules.py). An ``actual`` rule fires when costAmount / budgetAmount >= threshold; a ``forecast`` rule fires
-when forecastThresholdExceeded >= threshold. Each firing carries its crossing: the key under which
+rules are the usage watchdog's (functions/watchdog/rules.py). An ``actual`` rule fires when
+costAmount / budgetAmount >= threshold; a ``forecast`` rule fires when
+forecastThresholdExceeded >= threshold. Each firing carries its crossing: the key under which
 the ledger lets it act once. A crossing is (budget, period, budget amount, rule, project), so a new
 period re-arms every rule and a changed budget amount re-arms them at the new amount.
 """
