@@ -22,6 +22,7 @@ from functions.errors import PolicyError
 
 __all__ = [
     "BUDGET_BASES",
+    "READ_PERMISSIONS",
     "RULE_KEYS",
     "WATCHDOG_BASES",
     "UnknownRate",
@@ -40,6 +41,9 @@ RULE_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "rate": (frozenset({"window_minutes", "amount"}), frozenset()),
     "baseline": (frozenset({"window_minutes", "amount", "multiple"}), frozenset()),
 }
+# IAM permissions the watchdog needs on the metrics scope (host) project: infra/watchdog.tf grants
+# exactly these (tests/infra compares them both ways).
+READ_PERMISSIONS = frozenset({"monitoring.timeSeries.list", "monitoring.metricDescriptors.list"})
 MAX_WINDOW_MINUTES = 1440
 DEFAULT_INTERVAL = 5
 DEFAULT_TOLERANCE = Decimal("0.2")
