@@ -1,4 +1,4 @@
-"""Cloud Function entry point (Cloud Run functions, gen2): ``budget_guard``.
+"""Cloud Function entry points (Cloud Run functions, gen2): ``budget_guard``, ``usage_watchdog``.
 
 Deployed with an Eventarc Pub/Sub trigger on the budget's topic; a raw Pub/Sub push body works
 too (functions-framework turns it into the same CloudEvent). The policy is loaded and validated at
@@ -15,7 +15,7 @@ from functions.errors import PolicyError
 from functions.handler import Guard
 from functions.log import logger
 
-__all__ = ["budget_guard"]
+__all__ = ["budget_guard", "usage_watchdog"]
 
 try:
     _guard = Guard.from_env()
@@ -28,3 +28,17 @@ except PolicyError as exc:
 def budget_guard(cloud_event: Any) -> None:
     """Handle one budget notification. Raising makes Pub/Sub redeliver it."""
     _guard.handle(cloud_event)
+
+
+_watchdog: Any = None
+
+
+@functions_framework.cloud_event
+def usage_watchdog(cloud_event: Any) -> None:
+    """Handle one Cloud Scheduler tick (functions/watchdog/tick.py). Raising redelivers it."""
+    global _watchdog
+    if _watchdog is None:
+        from functions.watchdog.tick import Watchdog
+
+        _watchdog = Watchdog(_guard.policy, _guard.executor)
+    _watchdog.handle(cloud_event)

@@ -74,6 +74,7 @@ module "policy" {
     for k, b in var.budgets : local.budget_ids[k] => {
       projects = b.projects
       currency = b.currency_code
+      amount   = b.amount
     }
   }
   rules                   = var.rules
@@ -85,6 +86,7 @@ module "policy" {
   key_match_display_names = var.key_match_display_names
   key_secret              = local.key_secret_name
   services                = var.services_to_disable
+  watchdog                = local.watchdog_policy
 }
 
 resource "google_project_service" "host" {

@@ -183,7 +183,7 @@ def test_project_level_grants_are_the_custom_role_and_the_conditional_ledger_rol
     root: Module,
 ) -> None:
     grants = root.of_type("google_project_iam_member")
-    assert set(grants) == {"actions", "ledger"}
+    assert set(grants) == {"actions", "ledger", "watchdog_reader"}
     for rtype in ("google_project_iam_binding", "google_project_iam_policy"):
         assert not root.of_type(rtype), f"{rtype} is authoritative and too broad for this module"
     ledger = grants["ledger"]
@@ -202,11 +202,12 @@ def test_trigger_may_invoke_only_the_functions_service(root: Module) -> None:
         if body.get("role") in ("roles/run.invoker", "roles/cloudfunctions.invoker")
     ]
     assert [(t, n) for t, n, _ in invokers] == [
-        ("google_cloud_run_v2_service_iam_member", "trigger_invoker")
+        ("google_cloud_run_v2_service_iam_member", "trigger_invoker"),
+        ("google_cloud_run_v2_service_iam_member", "watchdog_invoker"),
     ]
-    body = invokers[0][2]
-    assert ref(body["name"]) == "google_cloudfunctions2_function.this.name"
-    assert ref(body["member"]) == "google_service_account.trigger.member"
+    for (_, _, body), function in zip(invokers, ("this", "watchdog"), strict=True):
+        assert ref(body["name"]) == f"google_cloudfunctions2_function.{function}.name"
+        assert ref(body["member"]) == "google_service_account.trigger.member"
 
 
 def test_secret_and_events_grants_are_resource_scoped(root: Module) -> None:
