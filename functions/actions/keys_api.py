@@ -40,6 +40,7 @@ __all__ = [
     "get_key",
     "key_string",
     "list_keys",
+    "patch_restrictions",
     "replacement_body",
     "replacement_id",
     "select",
@@ -231,3 +232,22 @@ def select(
             else key.get("displayName") in match
         )
     ]
+
+
+def patch_restrictions(project: str, name: str, restrictions: Key) -> Key:
+    """Replace the restrictions of ``name`` (``keys.patch``, ``updateMask=restrictions``)."""
+    what = f"change the restrictions of API key {name}"
+    remedies = _forbidden("apikeys.keys.update", project)
+    operation = gcp.call(
+        what,
+        lambda: gcp.rest_call(
+            "PATCH",
+            SERVICE,
+            f"{VERSION}/{name}",
+            json={"restrictions": restrictions},
+            updateMask="restrictions",
+        ),
+        remedies,
+    )
+    polling = _forbidden("serviceusage.operations.get", project)
+    return _public(gcp.call(what, lambda: gcp.rest_wait(SERVICE, VERSION, operation), polling))
