@@ -137,6 +137,12 @@ class LeakGuard:
         results: list[dict[str, Any]] = self._executor_for().run(
             n, [firing(event, key, self.policy)]
         )
+        self.log.info(
+            "abuse event handled",
+            message_id=message_id,
+            key=key["name"],
+            duplicates=sum(1 for r in results if r.get("duplicate")),
+        )
         return results
 
     def _reject(self, kind: str, reason: str, message_id: str) -> None:
