@@ -50,6 +50,9 @@ class Firing:
     protected: bool
     # What produced it: "budget" (a budget notification) or "watchdog" (the usage estimate).
     source: str = "budget"
+    # The API key names this firing is about (a leaked key, the keys over a per-key rate), for
+    # the actions that act on exactly those (``revoke_offending_keys``); empty for budget rules.
+    targets: tuple[str, ...] = ()
 
 
 def fires(rule: Rule, n: Notification) -> bool:

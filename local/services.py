@@ -216,7 +216,13 @@ def process_group_alive(pgid: int) -> bool:
 
 
 #: The guard's last log line for a message: quiet, handled, or rejected (functions/handler.py).
-_FINAL_MESSAGES = ("under every threshold", "notification handled", "message ignored")
+_FINAL_MESSAGES = (
+    "under every threshold",
+    "notification handled",
+    "message ignored",
+    "abuse event handled",  # functions/leakhandler.py
+    "abuse event ignored",
+)
 
 
 def finished(record: Mapping[str, Any]) -> bool:

@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             results = [unguarded]
             rows.append((unguarded, unguarded, scenario.currency))
             for config in configs:
-                result = run(scenario, config, standin, log_dir=Path(args.logs) if args.logs else None)
+                logs = Path(args.logs) if args.logs else None
+                result = run(scenario, config, standin, log_dir=logs)
                 results.append(result)
                 rows.append((result, unguarded, scenario.currency))
                 print(f"  {scenario.name} x {config.name}: done", file=sys.stderr)
@@ -84,9 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     for _name, (scenario, results) in by_scenario.items():
         if scenario.must_not_stop:
             stopped = [r.config for r in results if r.brakes]
-            print(
-                f"{scenario.name}: must not be stopped; stopped by: {', '.join(stopped) or 'no configuration'}"
-            )
+            by = ", ".join(stopped) or "no configuration"
+            print(f"{scenario.name}: must not be stopped; stopped by: {by}")
         for result in results:
             for failure in result.failures:
                 print(f"{scenario.name} x {result.config}: guard failure: {failure}")

@@ -47,7 +47,8 @@ def _row(result: Result, unstopped: Result | None, currency: str) -> tuple[str, 
     elif not result.brakes:
         held = "no brake applied"
     else:
-        held = result.held or "none held: leak ran on"
+        late = result.last_attack is not None and result.brakes[0].minute > result.last_attack
+        held = result.held or ("none: the leak was over first" if late else "none held")
         if result.leak_start is None:
             held = "; ".join(sorted({b.change for b in result.brakes}))
     refused = f"{result.legit_refused:,} of {result.legit_requests:,}"
@@ -65,4 +66,5 @@ def table(rows: list[tuple[Result, Result | None, str]], markdown: bool = False)
         lines.insert(1, "|" + "---|" * len(HEADERS))
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    return "\n".join(line.rstrip() for line in lines)

@@ -20,15 +20,16 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sim import brakes as brakes_mod
 from sim.config import Config, policy_doc
+from sim.events import abuse_event, tick_event
 from sim.monitoring_feed import MonitoringFeed
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Segment
 from sim.world import ACCOUNT, BUDGET_ID, key_string, key_uid, seed
 from standin import StandIn
 from standin.billing_model import BillingModel, BillingSettings, BudgetSpec
@@ -64,6 +65,7 @@ class Result:
     legit_requests: int = 0
     legit_refused: int = 0
     last_billed: int | None = None  # minute index of the last billed attacker request
+    last_attack: int | None = None  # minute index of the attacker's last request
     held: str = ""
     brakes: list[Brake] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
@@ -149,88 +151,142 @@ def run(
     alerts_project: str = "demo-budget-guard",
 ) -> Result:
     """Simulate ``scenario`` guarded by ``config`` (None: unguarded) on a started ``standin``."""
-    from sim.alerts_topic import AlertsTopic
-    from sim.guards import Guards
-
     result = Result(scenario.name, config.name if config else "none", scenario.leak_start)
     standin.set_state(seed(scenario))
     standin.set_clock(scenario.start)
     billing = BillingModel(_budget(scenario), scenario.start, _settings(scenario))
-    gemini = standin.world.gemini
-    gemini.sinks[:] = [billing, MonitoringFeed(standin.world.monitoring)]
-    deliverer = _Deliverer(standin, scenario, result)
+    standin.world.gemini.sinks[:] = [billing, MonitoringFeed(standin.world.monitoring)]
     stream: Any = io.StringIO()
-    guards = topic = None
-    if config is not None:
-        os.environ.update(_GUARD_ENV, BUDGET_GUARD_GCP_ENDPOINT=standin.url)
-        from functions import gcp
-
-        gcp.reset()
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            stream = open(log_dir / f"{scenario.name}.{config.name}.log", "w", encoding="utf-8")  # noqa: SIM115
-        ledger_project = f"sim-{uuid.uuid4().hex[:12]}"
-        guards = Guards(policy_doc(config, scenario, ledger_project), stream)
-        topic = AlertsTopic(alerts_project)
-    requests = scenario.requests()
-    strings = {name: key_string(scenario, name) for name in scenario.keys}
-    uids = {name: key_uid(scenario, name) for name in scenario.keys}
-    spent = Decimal(0)
+    if log_dir is not None and config is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stream = open(log_dir / f"{scenario.name}.{config.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+    driver = None
     try:
+        if config is not None:
+            driver = _Driver(scenario, config, standin, result, stream, alerts_project)
+            driver.prepare()
+        traffic = _Traffic(scenario, standin, billing, result)
         for minute in range(scenario.minutes):
             now = scenario.start + timedelta(minutes=minute)
             standin.set_clock(now)
-            if guards is not None and topic is not None and config is not None:
-                for at, alert in billing.due(now):
-                    topic.publish(alert, at)
-                for event in topic.deliveries():
-                    deliverer.deliver(minute, "budget", guards.budget, event)
-                deliverer.redeliver(minute)
-            for segment, counts in zip(scenario.segments, requests, strict=True):
-                n = counts.get(minute, 0)
-                if not n:
-                    continue
-                shape = Shape(segment.model, segment.input_tokens, segment.output_tokens)
-                admission = standin.traffic(strings[segment.key], shape, n)
-                cost = _cost(standin, scenario, billing, uids[segment.key], shape, admission.accepted, now)
-                if segment.who == "attacker":
-                    result.attacker_requests += n
-                    result.leak_cost += cost
-                    spent += cost
-                    if admission.accepted and cost > 0:
-                        result.last_billed = minute
-                    result.held = brakes_mod.held_by(admission.reason) if admission.refused == n else ""
-                else:
-                    result.legit_requests += n
-                    result.legit_refused += admission.refused
-                    result.legit_cost += cost
-            result.attacker_curve.append(float(spent))
+            if driver is not None:
+                driver.minute(minute, now, billing)
+            traffic.minute(minute, now)
     finally:
-        if topic is not None:
-            topic.close()
-        if log_dir is not None and config is not None:
-            stream.close()
+        if driver is not None:
+            driver.close()
+        stream.close()
         standin.set_clock(None)
     return result
 
 
-def _cost(
-    standin: StandIn,
-    scenario: Scenario,
-    billing: BillingModel,
-    uid: str,
-    shape: Shape,
-    accepted: int,
-    now: Any,
-) -> Decimal:
-    if not accepted:
-        return Decimal(0)
-    world = standin.world
-    with world.lock:
-        project = world.projects[scenario.project]
-        billed = bool(project.billing_account)
-    if not billed:
-        return Decimal(0)
-    usage = Usage(now, scenario.project, project.number, uid, shape.model, 200, "", accepted,
-                  accepted * shape.input_tokens, accepted * shape.output_tokens, True)  # fmt: skip
-    return billing.cost(usage)
+class _Driver:
+    """The guard's side of a run: its entry points and the events delivered to them."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        config: Config,
+        standin: StandIn,
+        result: Result,
+        stream: Any,
+        alerts_project: str,
+    ) -> None:
+        from sim.alerts_topic import AlertsTopic
+        from sim.guards import Guards
+
+        os.environ.update(
+            _GUARD_ENV,
+            BUDGET_GUARD_GCP_ENDPOINT=standin.url,
+            BUDGET_GUARD_MONITORING_ENDPOINT=standin.monitoring_endpoint,
+        )
+        from functions import gcp
+
+        gcp.reset()
+        self.scenario, self.config, self.standin, self.result = scenario, config, standin, result
+        ledger_project = f"sim-{uuid.uuid4().hex[:12]}"
+        doc = policy_doc(config, scenario, ledger_project)
+        standin.set_scope(ledger_project, [scenario.project])
+        self.guards = Guards(doc, stream, config)
+        self.topic = AlertsTopic(alerts_project)
+        self.deliverer = _Deliverer(standin, scenario, result)
+
+    def prepare(self) -> None:
+        """The one-time preventive settings, made before the simulation starts."""
+        if self.guards.prevent is not None:
+            self.deliverer.deliver(0, "preventive", self.guards.prevent, None)
+
+    def minute(self, minute: int, now: datetime, billing: BillingModel) -> None:
+        for at, alert in billing.due(now):
+            self.topic.publish(alert, at)
+        for event in self.topic.deliveries():
+            self.deliverer.deliver(minute, "budget", self.guards.budget, event)
+        detection = self.scenario.detection
+        if (
+            detection is not None
+            and detection.minute == minute
+            and self.guards.leaked_key is not None
+        ):
+            string = key_string(self.scenario, detection.key)
+            event = abuse_event(self.scenario.project, string, now, f"abuse-{minute}")
+            self.deliverer.deliver(minute, "abuse", self.guards.leaked_key, event)
+        tick = self.config.tick_minutes
+        if tick and self.guards.watchdog is not None and minute % tick == 0:
+            self.deliverer.deliver(minute, "watchdog", self.guards.watchdog, tick_event(now))
+        self.deliverer.redeliver(minute)
+
+    def close(self) -> None:
+        self.topic.close()
+
+
+class _Traffic:
+    """The callers' side: each segment's requests of the minute, through the Gemini stand-in."""
+
+    def __init__(
+        self, scenario: Scenario, standin: StandIn, billing: BillingModel, result: Result
+    ) -> None:
+        self.scenario, self.standin, self.billing, self.result = scenario, standin, billing, result
+        self.requests = scenario.requests()
+        self.strings = {name: key_string(scenario, name) for name in scenario.keys}
+        self.uids = {name: key_uid(scenario, name) for name in scenario.keys}
+        self.spent = Decimal(0)
+
+    def minute(self, minute: int, now: datetime) -> None:
+        for segment, counts in zip(self.scenario.segments, self.requests, strict=True):
+            n = counts.get(minute, 0)
+            if n:
+                self._send(segment, n, minute, now)
+        self.result.attacker_curve.append(float(self.spent))
+
+    def _send(self, segment: Segment, n: int, minute: int, now: datetime) -> None:
+        result = self.result
+        shape = Shape(segment.model, segment.input_tokens, segment.output_tokens)
+        admission = self.standin.traffic(self.strings[segment.key], shape, n)
+        cost = self._cost(self.uids[segment.key], shape, admission.accepted, now)
+        if segment.who == "legit":
+            result.legit_requests += n
+            result.legit_refused += admission.refused
+            result.legit_cost += cost
+            return
+        result.attacker_requests += n
+        result.last_attack = minute
+        result.leak_cost += cost
+        self.spent += cost
+        if cost > 0:
+            result.last_billed = minute
+        refused_all = admission.refused == n
+        result.held = brakes_mod.held_by(admission.reason) if refused_all else ""
+
+    def _cost(self, uid: str, shape: Shape, accepted: int, now: datetime) -> Decimal:
+        if not accepted:
+            return Decimal(0)
+        world = self.standin.world
+        with world.lock:
+            project = world.projects[self.scenario.project]
+            billed, number = bool(project.billing_account), project.number
+        if not billed:
+            return Decimal(0)
+        tokens = (accepted * shape.input_tokens, accepted * shape.output_tokens)
+        usage = Usage(now, self.scenario.project, number, uid, shape.model, 200, "", accepted,
+                      *tokens, True)  # fmt: skip
+        return self.billing.cost(usage)

@@ -82,5 +82,5 @@ def seed(scenario: Scenario) -> dict[str, Any]:
                 "services": {SERVICE: "ENABLED"},
                 "keys": keys,
             }
-        }
+        },
     }

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "FREE_DEFAULTS",
-    "FREE_MODELS",
     "FREE_LIMITS",
-    "PAID_LIMITS",
+    "FREE_MODELS",
     "PAID_DEFAULTS",
+    "PAID_LIMITS",
     "Limit",
     "QuotaBook",
     "QuotaSource",

@@ -21,6 +21,7 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "apikeys.projects.locations.keys.get": "apikeys.keys.get",
     "apikeys.projects.locations.keys.getKeyString": "apikeys.keys.getKeyString",
     "apikeys.projects.locations.keys.delete": "apikeys.keys.delete",
+    "apikeys.projects.locations.keys.patch": "apikeys.keys.update",
     "apikeys.projects.locations.keys.undelete": "apikeys.keys.undelete",
     "apikeys.operations.get": "serviceusage.operations.get",
     "serviceusage.services.get": "serviceusage.services.get",

@@ -43,12 +43,18 @@ pytestmark = pytest.mark.usefixtures("guard_env")
 class Run:
     """A guard over the stand-in with one rule, its memory ledger and its captured log."""
 
-    def __init__(self, standin: StandIn, action: str, keys: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        standin: StandIn,
+        action: str,
+        keys: dict[str, Any] | None = None,
+        **policy_keys: Any,
+    ) -> None:
         self.standin = standin
         self.stream = io.StringIO()
         self.ledger = MemoryLedger()
         rules = [{"name": "keys", "threshold": 0.5, "basis": "actual", "actions": [action]}]
-        policy = parse_policy(policy_doc(rules=rules, keys=keys or {}))
+        policy = parse_policy(policy_doc(rules=rules, keys=keys or {}, **policy_keys))
         self.guard = Guard(policy, ledger=lambda: self.ledger, log=Logger(stream=self.stream))
 
     def deliver(self, message_id: str = "m-1") -> list[dict[str, Any]]:
@@ -254,39 +260,88 @@ def test_no_matching_key_is_a_noop(standin: StandIn) -> None:
     assert standin.calls(CREATE) == []
 
 
-def test_gemini_selection(standin: StandIn) -> None:
-    """Unrestricted keys and keys bound to a service account can call Gemini; Maps keys cannot."""
-    vertex_only = {"apiTargets": [{"service": "aiplatform.googleapis.com"}]}
-    seeds = [
-        {"displayName": "unrestricted"},
-        {
-            "displayName": "bound",
-            "serviceAccountEmail": "app@gemini-prod.iam.gserviceaccount.com",
-            "restrictions": vertex_only,
-        },
-        {
-            "displayName": "browser only",
-            "restrictions": {"browserKeyRestrictions": {"allowedReferrers": ["*"]}},
-        },
-        {
-            "displayName": "vision",
-            "restrictions": {"apiTargets": [{"service": "vision.googleapis.com"}]},
-        },
-        {"displayName": "gone", "deleteTime": "2026-10-01T00:00:00Z"},
-    ]
+BIGQUERY_AUTH = {
+    "displayName": "BigQuery auth key",
+    "keyString": "AQ.Ab8RN6FAKE-standin-bigquery-auth-key-000001",
+    "serviceAccountEmail": "etl@gemini-prod.iam.gserviceaccount.com",
+    "restrictions": {"apiTargets": [{"service": "bigquery.googleapis.com"}]},
+}
+SELECTION_SEEDS = [
+    {"displayName": "unrestricted"},
+    {  # a referrer restriction does not stop a server caller: still selected
+        "displayName": "browser only",
+        "restrictions": {"browserKeyRestrictions": {"allowedReferrers": ["*"]}},
+    },
+    {  # an auth key bound to a service account, restricted to Vertex AI
+        "displayName": "vertex bound",
+        "serviceAccountEmail": "app@gemini-prod.iam.gserviceaccount.com",
+        "restrictions": {"apiTargets": [{"service": "aiplatform.googleapis.com"}]},
+    },
+    {
+        "displayName": "vision",
+        "restrictions": {"apiTargets": [{"service": "vision.googleapis.com"}]},
+    },
+    {"displayName": "gone", "deleteTime": "2026-10-01T00:00:00Z"},
+    BIGQUERY_AUTH,
+]
+
+
+def seed_keys(standin: StandIn, seeds: list[dict[str, Any]]) -> None:
     with standin.world.lock:
         keys = standin.world.projects[PROJECT].keys
         for i, seed in enumerate(seeds):
-            string = f"AIzaSyFAKE-standin-select-{i:013d}"
-            keys.append(ApiKey.from_seed({"keyString": string, **seed}, "seed"))
+            keys.append(ApiKey.from_seed({"keyString": f"AIzaSyFAKE-sel-{i:021d}", **seed}, "s"))
+
+
+def deleted_names(run: Run) -> set[str]:
+    return {k["displayName"] for k in run.api_keys() if k["deleteTime"] is not None}
+
+
+def test_gemini_selection(standin: StandIn) -> None:
+    """Unrestricted keys (browser restriction or not) and Gemini API keys are selected; a key
+    restricted to other APIs is not, whether or not it is bound to a service account."""
+    seed_keys(standin, SELECTION_SEEDS)
     grant(standin, RevokeKeys.permissions)
     run = Run(standin, "revoke_keys")
 
     run.deliver()
 
-    deleted = {k["displayName"] for k in run.api_keys() if k["deleteTime"] is not None}
-    assert deleted == {GEMINI_KEY, BACKEND_KEY, "unrestricted", "bound", "browser only", "gone"}
-    assert len(run.record()["actions"]["revoke_keys"]["progress"]["deleted"]) == 5
+    assert deleted_names(run) == {GEMINI_KEY, BACKEND_KEY, "unrestricted", "browser only", "gone"}
+    assert len(run.record()["actions"]["revoke_keys"]["progress"]["deleted"]) == 4
+    (line,) = [entry for entry in run.logs() if entry["message"].startswith("selected")]
+    reasons = {name.rsplit("/", 1)[1]: why for name, why in line["reasons"].items()}
+    by_id = {k["displayName"]: k["keyId"] for k in run.api_keys()}
+    assert "no Gemini service" in reasons[by_id["BigQuery auth key"]]
+    assert "browserKeyRestrictions" in reasons[by_id["browser only"]]
+
+
+def test_vertex_keys_are_selected_when_the_policy_names_vertex(standin: StandIn) -> None:
+    seed_keys(standin, SELECTION_SEEDS)
+    grant(standin, RevokeKeys.permissions)
+    run = Run(
+        standin,
+        "revoke_keys",
+        services=["generativelanguage.googleapis.com", "aiplatform.googleapis.com"],
+    )
+
+    run.deliver()
+
+    assert "vertex bound" in deleted_names(run)
+    assert "BigQuery auth key" not in deleted_names(run)
+
+
+def test_rotation_leaves_a_bigquery_auth_key_alone(standin: StandIn) -> None:
+    seed_keys(standin, [BIGQUERY_AUTH])
+    grant(standin, RotateKeys.permissions)
+    run = Run(standin, "rotate_keys", {"secret": SECRET})
+
+    run.deliver()
+
+    (bigquery,) = by_name(run.api_keys(), "BigQuery auth key")  # not replaced, not deleted
+    assert bigquery["deleteTime"] is None
+    assert run.record()["actions"]["rotate_keys"]["status"] == "done"
+    (secret,) = secret_versions(standin)
+    assert set(secret) == {GEMINI_KEY, BACKEND_KEY}
 
 
 def test_revoke_deletes_the_selected_keys_softly_and_makes_none(standin: StandIn) -> None:

@@ -11,6 +11,7 @@ from functions.actions.base import Action, Context, Outcome
 from functions.actions.billing import DisableBilling
 from functions.actions.keys import RevokeKeys, RotateKeys
 from functions.actions.notify import Notify
+from functions.actions.offending import RevokeLeakedKey, RevokeOffendingKeys
 from functions.actions.service import DisableService
 
 __all__ = ["REGISTRY", "Action", "Context", "Outcome"]
@@ -18,3 +19,4 @@ __all__ = ["REGISTRY", "Action", "Context", "Outcome"]
 REGISTRY: dict[str, type[Action]] = {
     cls.name: cls for cls in (Notify, RotateKeys, RevokeKeys, DisableService, DisableBilling)
 }
+REGISTRY.update({cls.name: cls for cls in (RevokeOffendingKeys, RevokeLeakedKey)})

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions import gcp
+from functions import gcp, keyclass
 from functions.actions import keys_api
 from functions.actions.base import Action, Context, Outcome
 from functions.errors import ActionFailed
@@ -54,12 +54,22 @@ def _selected(ctx: Context) -> tuple[list[str], dict[str, keys_api.Key]]:
     if "selected" in ctx.progress:
         return list(ctx.progress["selected"]), {}
     crossing = ctx.firing.crossing.doc_id
-    chosen = keys_api.select(keys_api.list_keys(ctx.project), ctx.policy.keys.match, crossing)
+    listed = keys_api.list_keys(ctx.project)
+    match, services = ctx.policy.keys.match, ctx.policy.services
+    chosen = keys_api.select(listed, match, crossing, services)
     ctx.progress["selected"] = [key["name"] for key in chosen]
     ctx.checkpoint()
     ctx.log.info(
-        f"selected {len(chosen)} API key(s) matching {_describe_match(ctx.policy.keys.match)}",
+        f"selected {len(chosen)} API key(s) matching {_describe_match(match)}",
         keys=ctx.progress["selected"],
+        # why each live key was (or was not) chosen: keyclass's reason, or the name match
+        reasons={
+            key["name"]: keyclass.classify(key, services).reason
+            if isinstance(match, str)
+            else ("display name listed" if key in chosen else "display name not listed")
+            for key in listed
+            if not key.get("deleteTime")
+        },
     )
     return list(ctx.progress["selected"]), {key["name"]: key for key in chosen}
 

@@ -5,9 +5,9 @@ REST through google-auth's AuthorizedSession (``gcp.rest_call``), not google-clo
 service-account binding of the auth key it replaces. Every call goes through ``gcp.call``.
 
 Selection (``policy.keys.match``):
-  - ``"gemini"``: every live key that can call the Gemini API: keys whose API restrictions
-    include generativelanguage.googleapis.com, keys bound to a service account, and keys with no
-    API restrictions at all;
+  - ``"gemini"``: every live key that can call a Gemini API, as ``functions.keyclass`` decides
+    (no API restriction, or an API target that is a Gemini service the policy names; neither a
+    service-account binding nor a browser/IP/app restriction changes that);
   - a list of display names: the live keys with one of those names.
 A replacement the guard made for the same crossing (annotation ``budget-guard/crossing``) is never
 selected.
@@ -25,7 +25,7 @@ from typing import Any
 
 from functions import gcp
 from functions.errors import ActionFailed
-from functions.policy import GEMINI_SERVICE
+from functions.keyclass import can_call_gemini
 
 __all__ = [
     "CROSSING",
@@ -34,13 +34,13 @@ __all__ = [
     "UNDELETE_HINT",
     "VERSION",
     "Key",
-    "can_call_gemini",
     "create_replacement",
     "delete_key",
     "existing_replacement",
     "get_key",
     "key_string",
     "list_keys",
+    "patch_restrictions",
     "replacement_body",
     "replacement_id",
     "select",
@@ -213,23 +213,41 @@ def _is_deleted(project: str, name: str) -> bool:
     )
 
 
-def can_call_gemini(key: Key) -> bool:
-    """True when ``key`` can call the Gemini API (see the module docstring)."""
-    if key.get("serviceAccountEmail"):
-        return True
-    targets = (key.get("restrictions") or {}).get("apiTargets") or []
-    return not targets or any(t.get("service") == GEMINI_SERVICE for t in targets)
-
-
-def select(keys: Sequence[Key], match: str | Sequence[str], crossing: str) -> list[Key]:
+def select(
+    keys: Sequence[Key], match: str | Sequence[str], crossing: str, services: Sequence[str]
+) -> list[Key]:
     """The live keys ``match`` selects, never a replacement made for ``crossing``.
 
-    ``match`` is "gemini" (the only word the policy accepts) or a list of display names.
+    ``match`` is "gemini" (the only word the policy accepts) or a list of display names;
+    ``services`` is the policy's ``services`` (which Gemini services count, ``keyclass``).
     """
     return [
         key
         for key in keys
         if not key.get("deleteTime")
         and key.get("annotations", {}).get(CROSSING) != crossing
-        and (can_call_gemini(key) if isinstance(match, str) else key.get("displayName") in match)
+        and (
+            can_call_gemini(key, services)
+            if isinstance(match, str)
+            else key.get("displayName") in match
+        )
     ]
+
+
+def patch_restrictions(project: str, name: str, restrictions: Key) -> Key:
+    """Replace the restrictions of ``name`` (``keys.patch``, ``updateMask=restrictions``)."""
+    what = f"change the restrictions of API key {name}"
+    remedies = _forbidden("apikeys.keys.update", project)
+    operation = gcp.call(
+        what,
+        lambda: gcp.rest_call(
+            "PATCH",
+            SERVICE,
+            f"{VERSION}/{name}",
+            json={"restrictions": restrictions},
+            updateMask="restrictions",
+        ),
+        remedies,
+    )
+    polling = _forbidden("serviceusage.operations.get", project)
+    return _public(gcp.call(what, lambda: gcp.rest_wait(SERVICE, VERSION, operation), polling))

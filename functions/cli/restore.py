@@ -9,6 +9,11 @@ crossing for the project; dry-run records are ignored, nothing was done then):
     rotate_keys      progress.deleted          -> left deleted: they may be the leaked keys and
                                                   their replacements are live; --include-rotated
                                                   undeletes them too
+    audit --fix      fixes[].previous          -> the keys' previous restrictions back, deleted
+                                                  keys undeleted (functions.cli.restore_keys)
+    leaked-key       progress.deleted          -> left deleted; --include-leaked undeletes it.
+                                                  No step undeletes a key an abuse event named
+                                                  without --include-leaked
 
 Billing first (some services need it to be enabled), then services, then keys. Every step reads
 the state first: what is already back is reported and left alone, and billing linked to another
@@ -30,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions import gcp
+from functions.cli import restore_keys
 from functions.cli.common import (
     UsageError,
     add_common,
@@ -50,7 +56,7 @@ HELP = "undo the guard's brakes on a project: link billing, enable services, und
 DESCRIPTION = __doc__.split("\n", 1)[1].replace("``", "") if __doc__ else ""
 
 APIKEYS, APIKEYS_VERSION = "apikeys", "v2"
-ORDER = {"billing": 0, "service": 1, "key": 2}
+ORDER = {"billing": 0, "service": 1, "key": 2, "restrictions": 3}
 
 
 @dataclass
@@ -65,6 +71,7 @@ class Step:
     note: str = ""
     status: str = "planned"  # restored, already, left, failed
     detail: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)  # what a step needs (restrictions)
 
     @property
     def what(self) -> str:
@@ -72,6 +79,7 @@ class Step:
             "billing": f"link billing to {self.target}",
             "service": f"enable {self.target}",
             "key": f"undelete key {self.target}",
+            "restrictions": f"restore the API restrictions of key {self.target}",
         }[self.kind]
 
     def data(self) -> dict[str, Any]:
@@ -98,6 +106,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--include-rotated",
         action="store_true",
         help="also undelete the keys rotate_keys deleted (their replacements stay live)",
+    )
+    parser.add_argument(
+        "--include-leaked",
+        action="store_true",
+        help="also undelete keys a LEAKED_CREDENTIALS abuse event named",
     )
     parser.add_argument(
         "--period",
@@ -157,10 +170,17 @@ def run(args: argparse.Namespace, out: Output) -> int:
     assert policy is not None
     project = args.project
     ledger = open_ledger(policy)
-    records = [r for r in ledger.records(project=project) if not r.get("dry_run")]
+    every = [r for r in ledger.records(project=project) if not r.get("dry_run")]
+    records = [r for r in every if restore_keys.is_crossing(r)]
     chosen = args.period or max((r["period"] for r in records), default=None)
     records = [r for r in records if r.get("period") == chosen]
     steps = plan_steps(records, args.include_rotated)
+    steps += restore_keys.fix_steps(every, Step) + restore_keys.leak_steps(
+        every, args.include_leaked, Step
+    )
+    restore_keys.hold_leaked(steps, restore_keys.leaked_keys(every), args.include_leaked)
+    steps.sort(key=lambda s: (ORDER[s.kind], s.target))
+    records += restore_keys.fix_records(every) + restore_keys.leak_records(every)
     doc: dict[str, Any] = {
         "project": project,
         "period": chosen,
@@ -193,7 +213,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     for step in steps:
         if not step.run:
-            step.status, step.detail = "left", "left deleted (--include-rotated undeletes it)"
+            flag = "leaked" if step.note == restore_keys.LEAK_NOTE else "rotated"
+            step.status, step.detail = "left", f"left deleted (--include-{flag} undeletes it)"
         else:
             _execute(step, project)
         label = {"restored": "DONE", "already": "OK", "left": "LEFT", "failed": "FAIL"}[step.status]
@@ -266,6 +287,9 @@ class NotConfirmed(GuardError):
 
 def _execute(step: Step, project: str) -> None:
     try:
+        if step.kind == "restrictions":
+            step.status, step.detail = restore_keys.restrictions(project, step.target, step.payload)
+            return
         step.status, step.detail = {"billing": _billing, "service": _service, "key": _key}[
             step.kind
         ](project, step.target)

@@ -152,6 +152,10 @@ class Ledger(ABC):
                 return True
         raise CrossingBusy(f"crossing {doc_id} kept changing while it was being annotated")
 
+    def create(self, doc_id: str, record: dict[str, Any]) -> bool:
+        """Create a record that is not a claimed crossing (``audit --fix``); False if it exists."""
+        return self._create(doc_id, redact(record))
+
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The record for a crossing, or None."""
         return self._get(doc_id)[0]

@@ -1,4 +1,4 @@
-"""API Keys v2: list (paginated), create, get, getKeyString, delete, undelete, operations.get.
+"""API Keys v2: list, create, get, getKeyString, patch, delete, undelete, operations.get.
 
 Key resource names use the project number. ``keyString`` is only answered by ``getKeyString``
 (not by list/get, nor in the create operation's response). ``create`` answers a pending operation
@@ -120,6 +120,38 @@ def _set_deleted(call: Call, deleted: bool) -> dict[str, Any]:
     return start_operation(call, "apikeys", _PREFIX, project, response, done=True)
 
 
+# The fields ``patch`` may change (``updateMask``); ``restrictions`` replaces the whole object.
+_PATCHABLE = {
+    "displayName": "display_name",
+    "restrictions": "restrictions",
+    "annotations": "annotations",
+}
+
+
+def patch_key(call: Call) -> dict[str, Any]:
+    """``PATCH …/keys/{k}?updateMask=a,b``: replace those fields (a deleted key: 400)."""
+    project, key = call.required_project(), _key(call)
+    mask = [m for m in call.query.get("updateMask", "").split(",") if m]
+    if not mask:
+        mask = [m for m in _PATCHABLE if m in call.body]
+    unknown = sorted(set(mask) - set(_PATCHABLE))
+    if unknown:
+        raise invalid_argument(f"Invalid updateMask: cannot update {', '.join(unknown)}")
+    if key.delete_time is not None:
+        raise failed_precondition(f"Key '{key.key_id}' is deleted.")
+    for field_name in mask:
+        value = (
+            call.body_string(field_name)
+            if field_name == "displayName"
+            else call.body_object(field_name)
+        )
+        setattr(key, _PATCHABLE[field_name], value)
+    key.update_time = now_rfc3339()
+    key.etag = new_etag()
+    response = {"@type": KEY_TYPE, **key.resource(project.number)}
+    return start_operation(call, "apikeys", _PREFIX, project, response, done=True)
+
+
 def delete_key(call: Call) -> dict[str, Any]:
     return _set_deleted(call, True)
 
@@ -134,6 +166,7 @@ ROUTES = [
     route("POST", _KEYS, _M + "create", create_key),
     route("GET", _KEY, _M + "get", get_key, resource=_KEY_RESOURCE),
     route("GET", _KEY + "/keyString", _M + "getKeyString", get_key_string, resource=_KEY_RESOURCE),
+    route("PATCH", _KEY, _M + "patch", patch_key, resource=_KEY_RESOURCE),
     route("DELETE", _KEY, _M + "delete", delete_key, resource=_KEY_RESOURCE),
     route("POST", _KEY + ":undelete", _M + "undelete", undelete_key, resource=_KEY_RESOURCE),
     operation_route("apikeys", "v2", "apikeys.operations.get"),

@@ -157,7 +157,7 @@ variable "events_topic" {
 }
 
 variable "key_match_display_names" {
-  description = "API keys the key actions (rotate_keys, revoke_keys) select, by display name. Empty list: \"gemini\", i.e. every key that can call the Gemini API (restricted to generativelanguage.googleapis.com, bound to a service account, or unrestricted)."
+  description = "API keys the key actions (rotate_keys, revoke_keys) select, by display name. Empty list: \"gemini\", i.e. every key that can call a Gemini API (no API restriction, or an API target among generativelanguage.googleapis.com and the Gemini services in var.services; a service-account binding alone does not count)."
   type        = list(string)
   default     = []
   nullable    = false
