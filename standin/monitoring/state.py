@@ -6,7 +6,8 @@ Seed format (the ``"monitoring"`` section of a seed file; every field optional):
                  "minute": "2026-11-30T10:04:00Z", "value": 12345}, ...],
      "scopes": {"guard-host": ["gemini-prod", "gemini-staging"]},
      "delays": {"generativelanguage.googleapis.com/": 150, "serviceruntime.googleapis.com/": 180},
-     "resource_container": "id" | "number"}
+     "resource_container": "id" | "number",
+     "page_size": 100000}
 
 A point is one DELTA minute ``[minute, minute + 60 s)`` of one series. Its labels are the
 metric's resource and metric labels by name, except the project's own label (``project_id`` or
@@ -15,6 +16,7 @@ once per limit name, identical, and its ``/limit`` twin is derived); labels left
 catalogue's defaults. Writing a point again replaces it (``"add": true`` adds to it instead).
 ``resource_container`` is the project id (``"id"``, default) or ``projects/NUMBER``
 (``"number"``, for projects in the world) — which one Google uses is open (USAGE.md §8).
+``page_size`` caps every page (to make paging visible in tests).
 A metrics scope is its host project plus the projects listed for it. A point is visible once
 the stand-in's clock is past its end time plus the delay of the longest matching type prefix.
 """
@@ -121,6 +123,8 @@ class MonitoringState:
         self.scopes: dict[str, list[str]] = {}
         self.delays: dict[str, float] = dict(DEFAULT_DELAYS)
         self.resource_container = "id"
+        #: the most points (series, for HEADERS) a page holds, whatever the caller asks
+        self.page_size = 100_000
 
     # seed ------------------------------------------------------------------------------------
 
@@ -131,7 +135,7 @@ class MonitoringState:
             return state
         if not isinstance(data, dict):
             raise SeedError("monitoring: expected an object")
-        unknown = set(data) - {"points", "scopes", "delays", "resource_container"}
+        unknown = set(data) - {"points", "scopes", "delays", "resource_container", "page_size"}
         if unknown:
             raise SeedError(f"monitoring: unknown fields {sorted(unknown)}")
         state.set_scopes(data.get("scopes") or {}, "monitoring.scopes")
@@ -140,6 +144,10 @@ class MonitoringState:
         if form not in _CONTAINER_FORMS:
             raise SeedError(f"monitoring.resource_container: one of {list(_CONTAINER_FORMS)}")
         state.resource_container = form
+        size = data.get("page_size", 100_000)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 100_000:
+            raise SeedError("monitoring.page_size: an integer from 1 to 100000")
+        state.page_size = size
         state.write(data.get("points") or [], "monitoring.points")
         return state
 
@@ -150,6 +158,7 @@ class MonitoringState:
                 "scopes": {host: list(ps) for host, ps in self.scopes.items()},
                 "delays": dict(self.delays),
                 "resource_container": self.resource_container,
+                "page_size": self.page_size,
             }
 
     # changes ---------------------------------------------------------------------------------
