@@ -3,14 +3,18 @@ Firestore emulator (buckets, state, ledger) and the real executor and actions (A
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from functions.alerts import cloud_event
+from functions.cli import main
 from functions.prices import load_prices
 from standin import StandIn
 from tests.sample import BUDGET, alert
@@ -147,3 +151,24 @@ def test_prices_follow_the_usage_date(world: Callable[..., World]) -> None:
     report = w.tick(T0 + timedelta(minutes=10))
     price, known = load_prices().lookup(PRO, T0.date())
     assert known and w.estimate(report) == TOKENS_PER_DOLLAR * price.output / 1_000_000
+
+
+def test_status_shows_the_last_tick_the_estimates_and_the_last_reconciliation(
+    world: Callable[..., World], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = world([ESTIMATE])
+    w.burn(T0, 10, 10)  # $100
+    ticks(w, 5, 20)
+    w.guard.handle(cloud_event(alert(125).message("bill-1")))
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(w.doc))
+    assert main(["status", "--policy", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "usage watchdog: last tick 2026-11-30T10:20:00Z" in out and "STALE" in out
+    assert f"budget {BUDGET}: estimate 100.00 of 1000 USD" in out
+    assert re.search(r"gemini-prod +100\.00\n", out) and re.search(r"shared-infra +0\.00\n", out)
+    assert "billed 125, estimate 100.00, ratio 0.8" in out
+    assert main(["status", "--policy", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)["watchdog"]
+    assert doc["budgets"][BUDGET]["projects"]["gemini-prod"] == "100.00"
+    assert doc["reconciliation"][BUDGET]["ratio"] == "0.8"
