@@ -373,3 +373,12 @@ variable "custom_role_id" {
     error_message = "custom_role_id must be 3-64 letters, digits, '_' or '.'."
   }
 }
+
+# --- leaked-key events (keys.tf) -------------------------------------------------------------------
+
+variable "leaked_key_events" {
+  description = "true (default): a log sink on each guarded project routes Google's LEAKED_CREDENTIALS abuse events to a topic, and a second function (entry point leaked_key, service NAME-leaked-key) revokes exactly the key each event names, once. false: none of it."
+  type        = bool
+  default     = true
+  nullable    = false
+}

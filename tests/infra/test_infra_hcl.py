@@ -201,12 +201,18 @@ def test_trigger_may_invoke_only_the_functions_service(root: Module) -> None:
         for (rtype, name), body in root.resources.items()
         if body.get("role") in ("roles/run.invoker", "roles/cloudfunctions.invoker")
     ]
-    assert [(t, n) for t, n, _ in invokers] == [
-        ("google_cloud_run_v2_service_iam_member", "trigger_invoker")
-    ]
-    body = invokers[0][2]
-    assert ref(body["name"]) == "google_cloudfunctions2_function.this.name"
-    assert ref(body["member"]) == "google_service_account.trigger.member"
+    # The budget function's service, and the leaked-key function's (infra/keys.tf).
+    services = {
+        "trigger_invoker": "google_cloudfunctions2_function.this.name",
+        "leaked_key_invoker": "google_cloudfunctions2_function.leaked_key[0].name",
+    }
+    assert sorted(n for t, n, _ in invokers if t == "google_cloud_run_v2_service_iam_member") == (
+        sorted(services)
+    )
+    assert len(invokers) == len(services)
+    for _, name, body in invokers:
+        assert ref(body["name"]) == services[name]
+        assert ref(body["member"]) == "google_service_account.trigger.member"
 
 
 def test_secret_and_events_grants_are_resource_scoped(root: Module) -> None:

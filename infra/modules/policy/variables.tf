@@ -168,3 +168,15 @@ variable "services" {
     error_message = "services must be service names like generativelanguage.googleapis.com."
   }
 }
+
+variable "extra_actions" {
+  description = "Actions the guard runs outside the budget rules (the leaked-key handler's notify and revoke_leaked_key): their permissions join the custom role. Empty: none."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.extra_actions : contains(keys(local.permissions_by_action), a)])
+    error_message = "Unknown action in extra_actions; the known actions are: ${join(", ", sort(keys(local.permissions_by_action)))}."
+  }
+}
