@@ -168,6 +168,7 @@ def run(dry_run: bool, workdir: Path) -> int:
             **env,
             "BUDGET_GUARD_POLICY": json.dumps(policy),
             "BUDGET_GUARD_GCP_ENDPOINT": standin.url,
+            "BUDGET_GUARD_MONITORING_ENDPOINT": standin.env["BUDGET_GUARD_MONITORING_ENDPOINT"],
             "BUDGET_GUARD_RETRY_DEADLINE": "10",
         }
         print("Starting the guard (functions-framework, main.budget_guard)...", flush=True)

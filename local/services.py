@@ -614,20 +614,33 @@ def function_server(
     )
 
 
-def standin_server(workdir: Path | str, seed_path: Path | str, port: int | None = None) -> Service:
+def standin_server(
+    workdir: Path | str,
+    seed_path: Path | str,
+    port: int | None = None,
+    grpc_port: int | None = None,
+) -> Service:
     """The Google API stand-in, ``python -m standin`` (not started).
 
-    Ready when ``GET /_standin/state`` answers 200.
+    Ready when ``GET /_standin/state`` answers 200. Its ``env`` holds what the guard needs to
+    reach it: ``BUDGET_GUARD_GCP_ENDPOINT`` (REST) and ``BUDGET_GUARD_MONITORING_ENDPOINT``
+    (Cloud Monitoring over gRPC, on ``grpc_port``); the stand-in itself ignores them.
     """
     port = port or free_port()
+    grpc_port = grpc_port or free_port()
+    argv = [sys.executable, "-m", "standin", "--seed", str(seed_path), "--port", str(port)]
     return Service(
         "standin",
-        [sys.executable, "-m", "standin", "--seed", str(seed_path), "--port", str(port)],
+        [*argv, "--grpc-port", str(grpc_port)],
         port=port,
         log_dir=workdir,
         cwd=REPO_ROOT,
         ready=_http_ready("/_standin/state"),
-        env={"PYTHONUNBUFFERED": "1"},
+        env={
+            "PYTHONUNBUFFERED": "1",
+            "BUDGET_GUARD_GCP_ENDPOINT": f"http://{_HOST}:{port}",
+            "BUDGET_GUARD_MONITORING_ENDPOINT": f"{_HOST}:{grpc_port}",
+        },
         start_timeout=30.0,
     )
 

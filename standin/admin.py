@@ -4,6 +4,7 @@
 included (a test tool: never expose it beyond 127.0.0.1). ``PUT /_standin/state`` replaces it and
 clears faults and calls. ``GET|POST|DELETE /_standin/faults`` lists, adds, clears fault rules.
 ``GET /_standin/calls[?method=ID]`` answers the call log; ``DELETE /_standin/calls`` clears it.
+Monitoring's points, scopes and delays and the clock: :mod:`standin.monitoring.admin`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from standin.backend import Backend
 from standin.errors import ApiError, invalid_argument, not_found
 from standin.faults import parse_rule
 from standin.model import SeedError
+from standin.monitoring import admin as monitoring_admin
 
 __all__ = ["ADMIN_PREFIX", "handle_admin"]
 
@@ -72,6 +74,8 @@ def handle_admin(
     """Status and JSON body for an admin request."""
     name = path.removeprefix(ADMIN_PREFIX).strip("/")
     try:
+        if name in monitoring_admin.ENDPOINTS:
+            return 200, monitoring_admin.handle(backend, http, name, query, raw)
         if http not in _ENDPOINTS.get(name, ()):
             raise not_found(f"No admin endpoint {http} {path}")
         if name == "state":

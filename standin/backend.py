@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from standin.calllog import CallLog
+from standin.clock import Clock
 from standin.faults import FaultBook
 from standin.state import World
 
@@ -19,6 +20,8 @@ class Backend:
         self.world = World(seed)
         self.faults = FaultBook()
         self.calls = CallLog()
+        #: The stand-in's time (Monitoring visibility); survives ``load``.
+        self.clock = Clock()
         #: Set on stop: wakes calls held by ``timeout``/``slow`` faults.
         self.stopping = threading.Event()
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LINK_BILLING_PERMISSION", "METHOD_PERMISSIONS", "required_permission"]
+__all__ = [
+    "GRPC_METHOD_IDS",
+    "LINK_BILLING_PERMISSION",
+    "METHOD_PERMISSIONS",
+    "required_permission",
+]
 
 #: Method id -> permission. ``updateBillingInfo`` lists the unlink permission; linking needs
 #: :data:`LINK_BILLING_PERMISSION` instead. ``None``: anyone may call (testIamPermissions).
@@ -27,7 +32,15 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "secretmanager.projects.secrets.addVersion": "secretmanager.versions.add",
     "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
     "cloudresourcemanager.projects.testIamPermissions": None,
+    "monitoring.projects.timeSeries.list": "monitoring.timeSeries.list",
+    "monitoring.projects.metricDescriptors.list": "monitoring.metricDescriptors.list",
 }
+
+#: Methods served over gRPC (Cloud Monitoring), not in the REST route table.
+GRPC_METHOD_IDS = (
+    "monitoring.projects.timeSeries.list",
+    "monitoring.projects.metricDescriptors.list",
+)
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"
 

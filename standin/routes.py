@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from standin.apis import apikeys, billing, resourcemanager, secretmanager, serviceusage
+from standin.permissions import GRPC_METHOD_IDS
 from standin.routing import Route
 
 __all__ = ["METHOD_IDS", "ROUTES"]
@@ -15,5 +16,7 @@ ROUTES: tuple[Route, ...] = (
     *resourcemanager.ROUTES,
 )
 
-#: Every API method id, in table order (each once).
-METHOD_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.method_id for r in ROUTES))
+#: Every API method id, in table order (each once), then the gRPC ones (Cloud Monitoring).
+METHOD_IDS: tuple[str, ...] = tuple(
+    dict.fromkeys([r.method_id for r in ROUTES] + [*GRPC_METHOD_IDS])
+)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -18,15 +20,20 @@ __all__ = ["StandIn"]
 class StandIn:
     """Local stand-in for the Google control-plane REST APIs Budget Guard calls.
 
-    ``StandIn(seed=None, host="127.0.0.1", port=0)``: ``seed`` is a seed dict, a path to a seed
-    JSON file, or ``None`` for the packaged demo world; ``port=0`` picks a free port.
+    ``StandIn(seed=None, host="127.0.0.1", port=0, grpc_port=0)``: ``seed`` is a seed dict, a
+    path to a seed JSON file, or ``None`` for the packaged demo world; ``port=0`` picks a free
+    port; ``grpc_port`` is Cloud Monitoring's gRPC port (0: a free one).
     """
 
-    def __init__(self, seed: SeedSource = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, seed: SeedSource = None, *, host: str = "127.0.0.1", port: int = 0, grpc_port: int = 0
+    ) -> None:
         self._backend = Backend(load_seed(seed))
         self._address = (host, port)
+        self._grpc_address = (host, grpc_port)
         self._server: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._grpc: Any = None  # standin.monitoring.service.MonitoringServer once started
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -34,7 +41,12 @@ class StandIn:
         """Bind, serve in a daemon thread and answer the base URL (``http://127.0.0.1:PORT``)."""
         if self._server is not None:
             return self.url
+        from standin.monitoring.service import MonitoringServer  # grpc: only once started
+
         self._backend.stopping.clear()
+        grpc_server = MonitoringServer(self._backend, *self._grpc_address)
+        grpc_server.start()
+        self._grpc = grpc_server
         self._server = StandInHTTPServer(self._address, self._backend)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -51,6 +63,9 @@ class StandIn:
         if server is None:
             return
         self._backend.stopping.set()
+        grpc_server, self._grpc = self._grpc, None
+        if grpc_server is not None:
+            grpc_server.stop()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -77,6 +92,18 @@ class StandIn:
             raise RuntimeError("StandIn is not started")
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def grpc_port(self) -> int:
+        """The port of the gRPC Cloud Monitoring ``MetricService`` (only while started)."""
+        if self._grpc is None or self._grpc.port is None:
+            raise RuntimeError("StandIn is not started")
+        return int(self._grpc.port)
+
+    @property
+    def monitoring_endpoint(self) -> str:
+        """``127.0.0.1:PORT`` for ``BUDGET_GUARD_MONITORING_ENDPOINT`` (only while started)."""
+        return f"{self._address[0]}:{self.grpc_port}"
 
     # world -----------------------------------------------------------------------------------
 
@@ -125,3 +152,35 @@ class StandIn:
 
     def clear_calls(self) -> None:
         self._backend.calls.clear()
+
+    # Monitoring and the clock (see standin/monitoring/state.py for the point format) ----------
+
+    def add_points(self, points: Sequence[dict[str, Any]]) -> int:
+        """Write Monitoring points (all or none; ``SeedError`` names a bad field)."""
+        return self.world.monitoring.write(list(points))
+
+    def points(self, metric: str | None = None, project: str | None = None) -> list[Any]:
+        """The scripted Monitoring points, optionally of one metric type and project."""
+        return self.world.monitoring.points_json(metric, project)
+
+    def clear_points(self) -> None:
+        self.world.monitoring.clear_points()
+
+    def set_scope(self, host: str, projects: Sequence[str]) -> None:
+        """Make ``host``'s metrics scope hold ``projects`` (and ``host`` itself)."""
+        self.world.monitoring.set_scopes({host: list(projects)})
+
+    def set_delay(self, prefix: str, seconds: float) -> None:
+        """The ingestion delay of metric types starting with ``prefix``."""
+        self.world.monitoring.set_delays({prefix: seconds})
+
+    def set_clock(self, now: datetime | None, *, running: bool = False) -> None:
+        """Fix the clock at ``now`` (``running``: start it there at real speed); None: real time."""
+        if now is None:
+            self._backend.clock.reset()
+        else:
+            self._backend.clock.set(now, running=running)
+
+    def now(self) -> datetime:
+        """The stand-in's clock."""
+        return self._backend.clock.now()

@@ -1,4 +1,4 @@
-"""The in-memory world: projects, keys, services, secrets and operations, behind one lock.
+"""The in-memory world: projects, keys, services, secrets, operations, Monitoring, one lock.
 
 Handlers run with :attr:`World.lock` held, so each API call sees and leaves a consistent world.
 """
@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from standin.model import Operation, Project, Secret, SeedError
+from standin.monitoring.state import MonitoringState
 
 __all__ = ["World"]
 
@@ -21,6 +22,7 @@ class World:
         self.projects: dict[str, Project] = {}
         self.secrets: dict[str, Secret] = {}
         self.operations: dict[str, Operation] = {}
+        self.monitoring = MonitoringState()
         if seed is not None:
             self.replace(seed)
 
@@ -28,7 +30,7 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations"}
+        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring"}
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -41,8 +43,10 @@ class World:
             name: Operation.from_seed(name, data)
             for name, data in _section(seed, "operations").items()
         }
+        monitoring = MonitoringState.from_seed(seed.get("monitoring"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
+            self.monitoring = monitoring
 
     def to_seed(self) -> dict[str, Any]:
         """The whole world in seed format, key strings and secret payloads included."""
@@ -51,6 +55,7 @@ class World:
                 "projects": {pid: p.to_seed() for pid, p in self.projects.items()},
                 "secrets": {name: s.to_seed() for name, s in self.secrets.items()},
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
+                "monitoring": self.monitoring.to_seed(),
             }
 
     def project(self, ref: str) -> Project | None:
@@ -71,6 +76,14 @@ class World:
                 if found is not None:
                     return found
             return None
+
+    def resource_container(self, project_id: str) -> str:
+        """Monitoring's ``resource_container`` label for a project (id or ``projects/NUMBER``)."""
+        with self.lock:
+            project = self.projects.get(project_id)
+            if self.monitoring.resource_container == "number" and project is not None:
+                return f"projects/{project.number}"
+            return project_id
 
     def add_operation(self, operation: Operation) -> Operation:
         with self.lock:

@@ -1,0 +1,82 @@
+"""Admin endpoints for Monitoring and the clock, under ``/_standin/``.
+
+- ``GET /_standin/monitoring``: the Monitoring section in seed format (points, scopes, delays).
+- ``POST /_standin/monitoring/points`` ``{"points": [point, ...]}`` (or a bare list): write them,
+  all or none (400 naming the bad field); answers ``{"written": N}``.
+  ``GET …/points[?metric=TYPE&project=ID]`` reads them back; ``DELETE`` removes them all.
+- ``POST /_standin/monitoring/scopes`` ``{host: [project, ...]}``; ``POST …/delays``
+  ``{type prefix: seconds}``; both add to (or replace entries of) what is there.
+- ``GET /_standin/clock``; ``POST /_standin/clock`` ``{"now": RFC3339[, "running": true]}`` or
+  ``{"offset_seconds": N}``; ``DELETE /_standin/clock`` returns to real time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from standin.backend import Backend
+from standin.clock import parse_time
+from standin.errors import invalid_argument, not_found
+from standin.model import SeedError
+
+__all__ = ["ENDPOINTS", "handle"]
+
+ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "monitoring": ("GET",),
+    "monitoring/points": ("GET", "POST", "DELETE"),
+    "monitoring/scopes": ("POST",),
+    "monitoring/delays": ("POST",),
+    "clock": ("GET", "POST", "DELETE"),
+}
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise invalid_argument("Invalid JSON payload received.") from None
+
+
+def _clock(backend: Backend, http: str, body: Any) -> Any:
+    if http == "DELETE":
+        backend.clock.reset()
+    elif http == "POST":
+        keys = set(body) if isinstance(body, dict) else set()
+        if "now" in keys and keys <= {"now", "running"}:
+            backend.clock.set(parse_time(body["now"], "now"), running=bool(body.get("running")))
+        elif keys == {"offset_seconds"} and isinstance(body["offset_seconds"], (int, float)):
+            backend.clock.set_offset(float(body["offset_seconds"]))
+        else:
+            raise invalid_argument(
+                'clock: {"now": RFC3339[, "running": bool]} or {"offset_seconds": N}'
+            )
+    return backend.clock.to_json()
+
+
+def handle(backend: Backend, http: str, name: str, query: dict[str, str], raw: bytes) -> Any:
+    """The JSON answer of one admin call; raises ApiError (400/404)."""
+    if http not in ENDPOINTS.get(name, ()):
+        raise not_found(f"No admin endpoint {http} /_standin/{name}")
+    body = _json(raw) if http == "POST" else None
+    monitoring = backend.world.monitoring
+    try:
+        if name == "clock":
+            return _clock(backend, http, body)
+        if name == "monitoring":
+            return monitoring.to_seed()
+        if name == "monitoring/scopes":
+            monitoring.set_scopes(body)
+            return {"scopes": monitoring.to_seed()["scopes"]}
+        if name == "monitoring/delays":
+            monitoring.set_delays(body)
+            return {"delays": dict(monitoring.delays)}
+        if http == "GET":
+            return {"points": monitoring.points_json(query.get("metric"), query.get("project"))}
+        if http == "DELETE":
+            monitoring.clear_points()
+            return {}
+        points = body.get("points") if isinstance(body, dict) else body
+        return {"written": monitoring.write(points)}
+    except (SeedError, ValueError) as error:
+        raise invalid_argument(str(error)) from None
