@@ -3,7 +3,7 @@
  * notification against one policy and brakes Gemini API spend on the guarded projects.
  *
  * Files: main.tf (policy, APIs, budgets), pubsub.tf, function.tf, iam.tf, ledger.tf,
- * monitoring.tf. Thresholds are written once (var.rules) and rendered by modules/policy into both
+ * monitoring.tf, keys.tf (leaked-key events). Thresholds are written once (var.rules) and rendered by modules/policy into both
  * the budgets' threshold rules and the function's BUDGET_GUARD_POLICY.
  */
 
@@ -24,7 +24,7 @@ locals {
   guarded_projects = setsubtract(local.budget_projects, var.protected_projects)
 
   actions_used = toset(module.policy.actions_used)
-  uses_keys    = length(setintersection(local.actions_used, toset(["rotate_keys", "revoke_keys"]))) > 0
+  uses_keys    = length(setintersection(local.actions_used, toset(["rotate_keys", "revoke_keys", "revoke_offending_keys", "revoke_leaked_key"]))) > 0
 
   key_secret_project = var.key_secret == null ? null : coalesce(try(var.key_secret.project, null), var.project_id)
   key_secret_name    = var.key_secret == null ? null : "projects/${local.key_secret_project}/secrets/${var.key_secret.secret_id}"
@@ -87,6 +87,7 @@ module "policy" {
   key_secret              = local.key_secret_name
   services                = var.services_to_disable
   watchdog                = local.watchdog_policy
+  extra_actions           = local.leaked_key_actions
 }
 
 resource "google_project_service" "host" {

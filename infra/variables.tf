@@ -423,3 +423,12 @@ variable "watchdog_reconcile_tolerance" {
     error_message = "watchdog_reconcile_tolerance must be > 0 and < 1."
   }
 }
+
+# --- leaked-key events (keys.tf) -------------------------------------------------------------------
+
+variable "leaked_key_events" {
+  description = "true (default): a log sink on each guarded project routes Google's LEAKED_CREDENTIALS abuse events to a topic, and a second function (entry point leaked_key, service NAME-leaked-key) revokes exactly the key each event names, once. false: none of it."
+  type        = bool
+  default     = true
+  nullable    = false
+}

@@ -12,7 +12,8 @@ last 30 days (never adding one) and soft-deletes the dormant keys that can reach
 (undeletable for 30 days). Never on a protected project, never on a key whose usage is unknown.
 One ledger record (kind ``audit-fix``) per project holds each key's previous restrictions,
 written before the first change: ``restore --project P`` puts them back and undeletes the keys.
-The exit status of ``--fix`` is 1 when a change failed, else 0.
+The exit status of ``--fix`` is 1 when a change failed or a key with a high-severity finding was
+left as it is (no fix planned: unknown usage, a protected project, nothing narrower to set).
 """
 
 from __future__ import annotations
@@ -142,8 +143,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.document(doc)
         return 1 if worst == "high" else 0
     code = _fix(args, out, policy, plans, now, doc)
+    fixed = {f["key"] for f in doc["fixes"] if f["status"] in ("done", "already")}
+    left = [r.name for r in everything if r.name not in fixed and keyaudit.worst([r]) == "high"]
+    if left:
+        out.say(f"{len(left)} key(s) with a high-severity finding left as they are")
+    doc["high_left"] = left
     out.document(doc)
-    return code
+    return 1 if code or left else 0
 
 
 # --- --fix ------------------------------------------------------------------------------------

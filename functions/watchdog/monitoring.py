@@ -80,6 +80,7 @@ class _Query:
     project_label: str  # resource label naming the project
     group_by: tuple[str, ...]  # besides the project label
     extra: str = ""  # more filter terms
+    alignment: int = 60  # seconds; above a minute, points are not cut to (start, end] minutes
 
 
 @cache
@@ -199,6 +200,31 @@ class UsageReader:
                 counts[(project, credential.removeprefix("apikey:"), minute)] += value
         return [KeyUsage(p, uid, minute, n) for (p, uid, minute), n in sorted(counts.items())]
 
+    def key_requests_by_api(
+        self, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], dict[str, int]]:
+        """Per (project, API key uid): requests per API, every API, in (start, end].
+
+        For the key audit's 30-day look-back: ``request_count`` grouped by ``credential_id``
+        and ``service``, aligned by day (``alignmentPeriod`` 86400 s). A key absent made none.
+        """
+        if not self.projects:
+            return {}
+        query = _Query(
+            REQUESTS,
+            "consumed_api",
+            "project_id",
+            ("resource.labels.credential_id", "resource.labels.service"),
+            'resource.labels.credential_id = starts_with("apikey:")',
+            alignment=86400,
+        )
+        counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for project, labels, _, value in self._read(query, start, end):
+            uid = labels.get("credential_id", "").removeprefix("apikey:")
+            if uid and labels.get("service"):
+                counts[(project, uid)][labels["service"]] += value
+        return {key: dict(per_api) for key, per_api in counts.items()}
+
     # Monitoring ------------------------------------------------------------------------------
 
     @property
@@ -277,7 +303,7 @@ class UsageReader:
         if last <= first:
             return
         aggregation = monitoring_v3.Aggregation(
-            alignment_period={"seconds": 60},
+            alignment_period={"seconds": query.alignment},
             per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_SUM,
             cross_series_reducer=monitoring_v3.Aggregation.Reducer.REDUCE_SUM,
             group_by_fields=[f"resource.labels.{query.project_label}", *query.group_by],
@@ -310,7 +336,7 @@ class UsageReader:
                     minute = minutes.get(seconds)
                     if minute is None:
                         minute = minutes[seconds] = minute_of(datetime.fromtimestamp(seconds, UTC))
-                    if first <= minute < last:
+                    if query.alignment > 60 or first <= minute < last:
                         yield project, labels, minute, int(point.value.int64_value)
             token = page.next_page_token
             if not token:

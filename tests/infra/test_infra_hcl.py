@@ -201,12 +201,18 @@ def test_trigger_may_invoke_only_the_functions_service(root: Module) -> None:
         for (rtype, name), body in root.resources.items()
         if body.get("role") in ("roles/run.invoker", "roles/cloudfunctions.invoker")
     ]
-    assert [(t, n) for t, n, _ in invokers] == [
-        ("google_cloud_run_v2_service_iam_member", "trigger_invoker"),
-        ("google_cloud_run_v2_service_iam_member", "watchdog_invoker"),
-    ]
-    for (_, _, body), function in zip(invokers, ("this", "watchdog"), strict=True):
-        assert ref(body["name"]) == f"google_cloudfunctions2_function.{function}.name"
+    # The budget function's service, the watchdog's and the leaked-key function's (infra/keys.tf).
+    services = {
+        "trigger_invoker": "google_cloudfunctions2_function.this.name",
+        "watchdog_invoker": "google_cloudfunctions2_function.watchdog.name",
+        "leaked_key_invoker": "google_cloudfunctions2_function.leaked_key[0].name",
+    }
+    assert sorted(n for t, n, _ in invokers if t == "google_cloud_run_v2_service_iam_member") == (
+        sorted(services)
+    )
+    assert len(invokers) == len(services)
+    for _, name, body in invokers:
+        assert ref(body["name"]) == services[name]
         assert ref(body["member"]) == "google_service_account.trigger.member"
 
 

@@ -37,9 +37,22 @@ locals {
       "serviceusage.services.disable",
       "serviceusage.services.get",
     ]
+    revoke_offending_keys = [
+      "apikeys.keys.delete",
+      "apikeys.keys.get",
+      "serviceusage.operations.get",
+    ]
+    revoke_leaked_key = [
+      "apikeys.keys.delete",
+      "apikeys.keys.get",
+      "apikeys.keys.getKeyString",
+      "apikeys.keys.list",
+      "serviceusage.operations.get",
+    ]
   }
 
-  actions_used = sort(distinct(flatten([for r in var.rules : r.actions])))
+  # The actions the rules use, plus those the guard runs outside them (var.extra_actions).
+  actions_used = sort(distinct(concat(flatten([for r in var.rules : r.actions]), var.extra_actions)))
 
   # Exactly the union for the actions the rules use.
   custom_role_permissions = sort(distinct(flatten([for a in local.actions_used : local.permissions_by_action[a]])))

@@ -221,3 +221,15 @@ variable "watchdog" {
     error_message = "watchdog.unknown_model_rate input and output must be > 0 (per 1M tokens): an unknown model is never free."
   }
 }
+
+variable "extra_actions" {
+  description = "Actions the guard runs outside the budget rules (the leaked-key handler's notify and revoke_leaked_key): their permissions join the custom role. Empty: none."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.extra_actions : contains(keys(local.permissions_by_action), a)])
+    error_message = "Unknown action in extra_actions; the known actions are: ${join(", ", sort(keys(local.permissions_by_action)))}."
+  }
+}
