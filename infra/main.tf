@@ -52,6 +52,7 @@ locals {
     ],
     local.uses_keys ? ["apikeys.googleapis.com"] : [],
     local.key_secret_name != null ? ["secretmanager.googleapis.com"] : [],
+    contains(local.actions_used, "throttle") || length(local.quota_preferences) > 0 ? ["cloudquotas.googleapis.com"] : [],
   ))
 
   # Guarded projects hold the API keys the key actions list, rotate and delete.
@@ -88,6 +89,8 @@ module "policy" {
   services                = var.services_to_disable
   watchdog                = local.watchdog_policy
   extra_actions           = local.leaked_key_actions
+  throttle                = var.throttle
+  ceiling                 = var.quota_ceiling
 }
 
 resource "google_project_service" "host" {

@@ -138,7 +138,7 @@ variable "budgets" {
 }
 
 variable "rules" {
-  description = "Rules, written once: the budgets' threshold rules and the function's policy are both generated from them. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far, CURRENT_SPEND) or \"forecast\" (forecast for the period, FORECASTED_SPEND); default actual; or the usage watchdog's \"estimate\" (threshold of the budget amount), \"rate\" (window_minutes, amount: a project's estimated spend in the window) or \"baseline\" (window_minutes, amount, multiple of the trailing 7-day average), which make no budget threshold rule. actions: from notify, rotate_keys, revoke_keys, disable_service, disable_billing, run in order. Validated in modules/policy."
+  description = "Rules, written once: the budgets' threshold rules and the function's policy are both generated from them. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far, CURRENT_SPEND) or \"forecast\" (forecast for the period, FORECASTED_SPEND); default actual; or the usage watchdog's \"estimate\" (threshold of the budget amount), \"rate\" (window_minutes, amount: a project's estimated spend in the window) or \"baseline\" (window_minutes, amount, multiple of the trailing 7-day average), which make no budget threshold rule. actions: from notify, rotate_keys, revoke_keys, disable_service, disable_billing, throttle, run in order. Validated in modules/policy."
   type = list(object({
     name           = string
     threshold      = optional(number)

@@ -6,6 +6,8 @@
     restore          undo the guard's brakes on a project once the cause is fixed
     send-test-alert  publish a well-formed budget notification to a topic
     audit            the API keys of the guarded projects: findings, fixes (--fix)
+    lock-models      set the Gemini quotas of every model but the allowed ones to 0
+    ceiling          per-model quotas so that one day's worst case stays under an amount
 
 Exit codes: 0 ok, 1 a check or an operation failed, 2 usage or configuration error (a bad policy
 prints the PolicyError, which starts with the path of the bad field). Every command takes
@@ -20,7 +22,16 @@ import argparse
 from collections.abc import Sequence
 
 from functions import __version__
-from functions.cli import audit, check, plan, restore, send_test_alert, status
+from functions.cli import (
+    audit,
+    ceiling,
+    check,
+    lock_models,
+    plan,
+    restore,
+    send_test_alert,
+    status,
+)
 from functions.cli.common import UsageError
 from functions.cli.output import Output
 from functions.errors import GuardError, PolicyError
@@ -37,6 +48,8 @@ COMMANDS = {
     "restore": restore,
     "send-test-alert": send_test_alert,
     "audit": audit,
+    "lock-models": lock_models,
+    "ceiling": ceiling,
 }
 
 

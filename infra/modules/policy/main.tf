@@ -49,6 +49,10 @@ locals {
       "apikeys.keys.list",
       "serviceusage.operations.get",
     ]
+    throttle = [
+      "cloudquotas.quotas.get",
+      "cloudquotas.quotas.update",
+    ]
   }
 
   # The actions the rules use, plus those the guard runs outside them (var.extra_actions).
@@ -124,7 +128,7 @@ locals {
       services = var.services
     },
     { for k, v in { events_topic = var.events_topic } : k => v if v != null },
-    { for k, v in { watchdog = local.watchdog } : k => v if v != null },
+    { for k, v in { watchdog = local.watchdog, throttle = var.throttle, ceiling = var.ceiling } : k => v if v != null },
     { for k, v in { keys = local.keys } : k => v if length(local.key_actions) > 0 || var.key_secret != null || length(var.key_match_display_names) > 0 },
   )
 }
