@@ -1,4 +1,5 @@
-"""Cloud Function entry points (Cloud Run functions, gen2): ``budget_guard``, ``leaked_key``.
+"""Cloud Function entry points (Cloud Run functions, gen2): ``budget_guard``,
+``usage_watchdog``, ``leaked_key``.
 
 Deployed with an Eventarc Pub/Sub trigger on the budget's topic; a raw Pub/Sub push body works
 too (functions-framework turns it into the same CloudEvent). The policy is loaded and validated at
@@ -18,7 +19,7 @@ from functions.handler import Guard
 from functions.leakhandler import LeakGuard
 from functions.log import logger
 
-__all__ = ["budget_guard", "leaked_key"]
+__all__ = ["budget_guard", "leaked_key", "usage_watchdog"]
 
 try:
     _guard = Guard.from_env()
@@ -31,6 +32,20 @@ except PolicyError as exc:
 def budget_guard(cloud_event: Any) -> None:
     """Handle one budget notification. Raising makes Pub/Sub redeliver it."""
     _guard.handle(cloud_event)
+
+
+_watchdog: Any = None
+
+
+@functions_framework.cloud_event
+def usage_watchdog(cloud_event: Any) -> None:
+    """Handle one Cloud Scheduler tick (functions/watchdog/tick.py). Raising redelivers it."""
+    global _watchdog
+    if _watchdog is None:
+        from functions.watchdog.tick import Watchdog
+
+        _watchdog = Watchdog(_guard.policy, _guard.executor)
+    _watchdog.handle(cloud_event)
 
 
 _leak_guard = LeakGuard(_guard.policy, lambda: _guard.executor, logger)

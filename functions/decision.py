@@ -1,7 +1,9 @@
 """Decision: which rules fire for which projects. Pure: no I/O, no clock.
 
-An ``actual`` rule fires when costAmount / budgetAmount >= threshold; a ``forecast`` rule fires
-when forecastThresholdExceeded >= threshold. Each firing carries its crossing: the key under which
+Only the rules on a budget basis are evaluated here; ``estimate``, ``rate`` and ``baseline``
+rules are the usage watchdog's (functions/watchdog/rules.py). An ``actual`` rule fires when
+costAmount / budgetAmount >= threshold; a ``forecast`` rule fires when
+forecastThresholdExceeded >= threshold. Each firing carries its crossing: the key under which
 the ledger lets it act once. A crossing is (budget, period, budget amount, rule, project), so a new
 period re-arms every rule and a changed budget amount re-arms them at the new amount.
 """
@@ -46,6 +48,8 @@ class Firing:
     crossing: Crossing
     reason: str
     protected: bool
+    # What produced it: "budget" (a budget notification) or "watchdog" (the usage estimate).
+    source: str = "budget"
     # The API key names this firing is about (a leaked key, the keys over a per-key rate), for
     # the actions that act on exactly those (``revoke_offending_keys``); empty for budget rules.
     targets: tuple[str, ...] = ()
@@ -53,6 +57,8 @@ class Firing:
 
 def fires(rule: Rule, n: Notification) -> bool:
     """True when ``rule`` is at or past its threshold for this notification."""
+    if not rule.from_budget or rule.threshold is None:
+        return False  # the usage watchdog's rules (functions/watchdog/rules.py)
     if rule.basis == "actual":
         return n.cost_amount >= rule.threshold * n.budget_amount
     return (
@@ -67,6 +73,7 @@ def _percent(value: Decimal) -> str:
 
 def reason(rule: Rule, n: Notification) -> str:
     """Why ``rule`` fires, in words an operator reads in the audit trail."""
+    assert rule.threshold is not None
     if rule.basis == "actual":
         return (
             f"actual spend {n.cost_amount} {n.currency_code} of budget {n.budget_amount} "

@@ -13,7 +13,7 @@ from functions.decision import decide
 from functions.errors import RejectedMessage
 from functions.ledger import Ledger
 from functions.log import Logger, logger
-from functions.notification import from_cloud_event, parse
+from functions.notification import Notification, from_cloud_event, parse
 from functions.policy import Policy, load_policy
 
 __all__ = ["Guard"]
@@ -61,6 +61,8 @@ class Guard:
             )
             return []
         firings = decide(notification, self.policy)
+        if self.policy.watchdog is not None:
+            self._reconcile(notification)
         if not firings:
             self.log.info(
                 "under every threshold",
@@ -80,6 +82,15 @@ class Guard:
             duplicates=sum(1 for r in results if r.get("duplicate")),
         )
         return results
+
+    def _reconcile(self, notification: Notification) -> None:
+        """Compare the usage watchdog's estimate with the bill (functions/watchdog/reconcile.py)."""
+        from functions.watchdog.reconcile import reconcile
+        from functions.watchdog.state import FirestoreWatchdogStore
+
+        reconcile(
+            notification, self.policy, lambda: FirestoreWatchdogStore(self.policy.ledger), self.log
+        )
 
 
 def _message_id(event: Any) -> str | None:

@@ -94,7 +94,13 @@ def firing(event: LeakEvent, key: keys_api.Key, policy: Policy) -> Firing:
         f"action {event.action or 'unspecified'}{where})"
     )
     return Firing(
-        rule, event.project, crossing, reason, policy.is_protected(event.project), (key["name"],)
+        rule,
+        event.project,
+        crossing,
+        reason,
+        policy.is_protected(event.project),
+        source="abuse_event",
+        targets=(key["name"],),
     )
 
 

@@ -16,6 +16,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from functions.errors import PolicyError
+from functions.watchdog.config import (
+    BUDGET_BASES,
+    RULE_KEYS,
+    WATCHDOG_BASES,
+    WatchdogConfig,
+    parse_watchdog,
+    rule_extras,
+)
 
 __all__ = [
     "ENV_POLICY",
@@ -33,7 +41,7 @@ __all__ = [
 ENV_POLICY = "BUDGET_GUARD_POLICY"
 ENV_POLICY_FILE = "BUDGET_GUARD_POLICY_FILE"
 GEMINI_SERVICE = "generativelanguage.googleapis.com"
-BASES = ("actual", "forecast")
+BASES = BUDGET_BASES + WATCHDOG_BASES
 
 _ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
 _BUDGET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -50,12 +58,24 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Rule:
-    """Fire ``actions`` once per crossing when spend reaches ``threshold`` of the budget."""
+    """Fire ``actions`` once per crossing when spend reaches ``threshold`` of the budget.
+
+    ``rate``/``baseline`` rules (the usage watchdog's) have no threshold: spend in the last
+    ``window_minutes`` >= ``amount`` (and >= ``multiple`` x the trailing 7-day average).
+    """
 
     name: str
-    threshold: Decimal
+    threshold: Decimal | None
     basis: str
     actions: tuple[str, ...]
+    window_minutes: int | None = None
+    amount: Decimal | None = None
+    multiple: Decimal | None = None
+
+    @property
+    def from_budget(self) -> bool:
+        """Evaluated on budget notifications (else by the usage watchdog)."""
+        return self.basis in BUDGET_BASES
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,7 @@ class Budget:
     id: str
     projects: tuple[str, ...]
     currency: str | None = None
+    amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,7 @@ class Policy:
     events_topic: str | None = None
     keys: KeysConfig = field(default_factory=KeysConfig)
     services: tuple[str, ...] = (GEMINI_SERVICE,)
+    watchdog: WatchdogConfig | None = None
 
     def is_protected(self, project: str) -> bool:
         return project in self.protected_projects
@@ -173,19 +195,24 @@ def _project(value: Any, path: str) -> str:
 
 
 def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
-    obj = _object(value, path, {"name", "threshold", "basis", "actions"}, set())
-    threshold = _number(obj["threshold"], f"{path}.threshold")
-    if threshold <= 0:
-        raise PolicyError(
-            f"{path}.threshold", "must be > 0 (a fraction of the budget: 1.0 = 100 %)"
-        )
-    if threshold > 100:
-        raise PolicyError(
-            f"{path}.threshold", "must be <= 100 (a fraction of the budget: 1.0 = 100 %)"
-        )
-    basis = _string(obj["basis"], f"{path}.basis")
+    common = {"name", "basis", "actions"}
+    extra = set(value) - common if isinstance(value, Mapping) else set()
+    basis = _string(_object(value, path, common, extra)["basis"], f"{path}.basis")
     if basis not in BASES:
         raise PolicyError(f"{path}.basis", f"must be one of {', '.join(BASES)}, got {basis!r}")
+    required, optional = RULE_KEYS[basis]
+    obj = _object(value, path, common | required, set(optional))
+    threshold = None
+    if "threshold" in obj:
+        threshold = _number(obj["threshold"], f"{path}.threshold")
+        if threshold <= 0:
+            raise PolicyError(
+                f"{path}.threshold", "must be > 0 (a fraction of the budget: 1.0 = 100 %)"
+            )
+        if threshold > 100:
+            raise PolicyError(
+                f"{path}.threshold", "must be <= 100 (a fraction of the budget: 1.0 = 100 %)"
+            )
 
     def action(v: Any, p: str) -> str:
         name = _string(v, p)
@@ -203,6 +230,7 @@ def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
         threshold=threshold,
         basis=basis,
         actions=actions,
+        **rule_extras(obj, path, basis),
     )
 
 
@@ -213,14 +241,19 @@ def _budgets(value: Any, path: str) -> dict[str, Budget]:
     for budget_id, spec in value.items():
         p = f"{path}.{budget_id}"
         _string(budget_id, p, _BUDGET, "a budget id (the UUID at the end of the budget's name)")
-        obj = _object(spec, p, {"projects"}, {"currency"})
+        obj = _object(spec, p, {"projects"}, {"currency", "amount"})
         projects = _list(obj["projects"], f"{p}.projects", _project)
         if not projects:
             raise PolicyError(f"{p}.projects", "must name at least one project")
         currency = obj.get("currency")
         if currency is not None:
             currency = _string(currency, f"{p}.currency", _CURRENCY, "an ISO 4217 code like USD")
-        budgets[budget_id] = Budget(budget_id, projects, currency)
+        amount = None
+        if "amount" in obj:
+            amount = _number(obj["amount"], f"{p}.amount")
+            if amount <= 0:
+                raise PolicyError(f"{p}.amount", "must be > 0 (the budget's amount per period)")
+        budgets[budget_id] = Budget(budget_id, projects, currency, amount)
     return budgets
 
 
@@ -253,7 +286,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         doc,
         "",
         {"billing_account", "budgets", "rules", "ledger"},
-        {"protected_projects", "dry_run", "events_topic", "keys", "services"},
+        {"protected_projects", "dry_run", "events_topic", "keys", "services", "watchdog"},
     )
     rules = _list(obj["rules"], "rules", lambda v, p: _rule(v, p, known_actions), unique=False)
     if not rules:
@@ -274,6 +307,12 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
     )
     if not services:
         raise PolicyError("services", "must name at least one service")
+    budgets = _budgets(obj["budgets"], "budgets")
+    ledger_project = _project(ledger["project"], "ledger.project")
+    watchdog = None
+    if "watchdog" in obj:
+        watchdog = parse_watchdog(obj["watchdog"], "watchdog", ledger_project, _project)
+    _check_watchdog_rules(rules, budgets, watchdog)
     return Policy(
         billing_account=_string(
             obj["billing_account"],
@@ -281,10 +320,10 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
             _ACCOUNT,
             "a billing account id like 01D4EE-079462-DFD6EC",
         ),
-        budgets=_budgets(obj["budgets"], "budgets"),
+        budgets=budgets,
         rules=rules,
         ledger=LedgerConfig(
-            project=_project(ledger["project"], "ledger.project"),
+            project=ledger_project,
             database=_string(
                 ledger["database"], "ledger.database", _DATABASE, "a Firestore database id"
             ),
@@ -296,7 +335,29 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         events_topic=events_topic,
         keys=_keys(obj.get("keys", {}), "keys"),
         services=services,
+        watchdog=watchdog,
     )
+
+
+def _check_watchdog_rules(
+    rules: tuple[Rule, ...], budgets: Mapping[str, Budget], watchdog: WatchdogConfig | None
+) -> None:
+    """Watchdog rules need the watchdog section; an ``estimate`` rule, every budget's amount."""
+    for i, rule in enumerate(rules):
+        if rule.basis not in WATCHDOG_BASES:
+            continue
+        if watchdog is None:
+            raise PolicyError(
+                f"rules[{i}].basis",
+                f"{rule.basis} rules need the watchdog section (watchdog: {{}})",
+            )
+        if rule.basis == "estimate":
+            for budget in budgets.values():
+                if budget.amount is None:
+                    raise PolicyError(
+                        f"budgets.{budget.id}.amount",
+                        f"is required by the estimate rule rules[{i}] ({rule.name})",
+                    )
 
 
 def load_policy(environ: Mapping[str, str] | None = None) -> Policy:

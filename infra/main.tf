@@ -74,6 +74,7 @@ module "policy" {
     for k, b in var.budgets : local.budget_ids[k] => {
       projects = b.projects
       currency = b.currency_code
+      amount   = b.amount
     }
   }
   rules                   = var.rules
@@ -86,6 +87,7 @@ module "policy" {
   key_secret              = local.key_secret_name
   services                = var.services_to_disable
   extra_actions           = local.leaked_key_actions
+  watchdog                = local.watchdog_policy
 }
 
 resource "google_project_service" "host" {

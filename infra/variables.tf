@@ -138,12 +138,15 @@ variable "budgets" {
 }
 
 variable "rules" {
-  description = "Threshold rules, written once: the budgets' threshold rules and the function's policy are both generated from them. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far, CURRENT_SPEND) or \"forecast\" (forecast for the period, FORECASTED_SPEND); default actual. actions: from notify, rotate_keys, revoke_keys, disable_service, disable_billing, run in order. Validated in modules/policy."
+  description = "Rules, written once: the budgets' threshold rules and the function's policy are both generated from them. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far, CURRENT_SPEND) or \"forecast\" (forecast for the period, FORECASTED_SPEND); default actual; or the usage watchdog's \"estimate\" (threshold of the budget amount), \"rate\" (window_minutes, amount: a project's estimated spend in the window) or \"baseline\" (window_minutes, amount, multiple of the trailing 7-day average), which make no budget threshold rule. actions: from notify, rotate_keys, revoke_keys, disable_service, disable_billing, run in order. Validated in modules/policy."
   type = list(object({
-    name      = string
-    threshold = number
-    basis     = optional(string, "actual")
-    actions   = list(string)
+    name           = string
+    threshold      = optional(number)
+    basis          = optional(string, "actual")
+    window_minutes = optional(number)
+    amount         = optional(number)
+    multiple       = optional(number)
+    actions        = list(string)
   }))
   nullable = false
 }
@@ -381,4 +384,51 @@ variable "leaked_key_events" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+# --- the usage watchdog (watchdog.tf) ------------------------------------------------------------
+
+variable "watchdog_interval_minutes" {
+  description = "Minutes between two usage watchdog ticks (Cloud Scheduler): each reads the last 15 minutes of Gemini usage from Cloud Monitoring and acts on the estimate. Whole minutes from 1 to 60."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.watchdog_interval_minutes >= 1 && var.watchdog_interval_minutes <= 60 && floor(var.watchdog_interval_minutes) == var.watchdog_interval_minutes
+    error_message = "watchdog_interval_minutes must be a whole number of minutes from 1 to 60."
+  }
+}
+
+variable "watchdog_timeout_seconds" {
+  description = "Seconds one watchdog tick may take (30-300: at most the ledger's 300 s lease). The function gets BUDGET_GUARD_DEADLINE_SECONDS 15 s below it, so it stops starting work in time to record what it did."
+  type        = number
+  default     = 120
+  nullable    = false
+
+  validation {
+    condition     = var.watchdog_timeout_seconds >= 30 && var.watchdog_timeout_seconds <= 300 && floor(var.watchdog_timeout_seconds) == var.watchdog_timeout_seconds
+    error_message = "watchdog_timeout_seconds must be a whole number of seconds from 30 to 300."
+  }
+}
+
+variable "watchdog_unknown_model_rate" {
+  description = "Price per 1M tokens ({input, output}, budget currency) the watchdog charges for a model missing from its price table. null (default): the most expensive known rate on each axis. Never 0."
+  type = object({
+    input  = number
+    output = number
+  })
+  default = null
+}
+
+variable "watchdog_reconcile_tolerance" {
+  description = "Share (0-1, 0.2 = 20 %) by which the watchdog's estimate may fall below a budget notification's cost before the guard logs an ERROR (the ERROR-log alert then pages)."
+  type        = number
+  default     = 0.2
+  nullable    = false
+
+  validation {
+    condition     = var.watchdog_reconcile_tolerance > 0 && var.watchdog_reconcile_tolerance < 1
+    error_message = "watchdog_reconcile_tolerance must be > 0 and < 1."
+  }
 }

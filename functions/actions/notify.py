@@ -28,6 +28,7 @@ def event(ctx: Context) -> dict[str, Any]:
         "basis": f.rule.basis,
         "actions": list(f.rule.actions),
         "reason": f.reason,
+        "source": f.source,
         "period": n.period,
         "cost_amount": str(n.cost_amount),
         "budget_amount": str(n.budget_amount),

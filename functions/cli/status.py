@@ -3,8 +3,9 @@
 Per budget and project: each crossing (rule, threshold, budget amount, state), each action's
 outcome and attempts, any restore, and what is still pending: a crossing still ``open`` or an
 action not settled (pending, failed, retrying). The period is ``--period`` or, by default, the
-latest period in the ledger. Read-only; exit 0 whatever the guard did, 1 when the ledger cannot be
-read, 2 for a bad policy.
+latest period in the ledger. With a usage watchdog: its last tick, the estimate per budget and
+project, and the last reconciliation with a budget notification. Read-only; exit 0 whatever the
+guard did, 1 when the ledger cannot be read, 2 for a bad policy.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from functions.cli.common import (
     period,
 )
 from functions.cli.output import Output, percent, table
+from functions.cli.watchdog_status import render as render_watchdog
+from functions.cli.watchdog_status import watchdog_doc
 
 __all__ = ["DESCRIPTION", "HELP", "add_arguments", "crossing", "run"]
 
@@ -76,7 +79,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
             for c in pending
         ],
     }
+    watchdog = watchdog_doc(policy)
+    doc["watchdog"] = watchdog
     render(doc, out)
+    render_watchdog(watchdog, out)
     out.document(doc)
     return 0
 

@@ -180,6 +180,7 @@ class Ledger(ABC):
             "threshold": str(firing.rule.threshold),
             "basis": firing.rule.basis,
             "reason": firing.reason,
+            "source": firing.source,
             "state": "open",
             "first_message_id": message_id,
             "message_ids": [message_id],

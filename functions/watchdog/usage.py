@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["KeyUsage", "TokenUsage", "minute_of"]
+__all__ = ["BILLING_TIME_ZONE", "KeyUsage", "TokenUsage", "minute_of", "period_start"]
+
+#: Cloud Billing's budget periods run in the billing account's time zone: Pacific.
+BILLING_TIME_ZONE = "America/Los_Angeles"
 
 
 def minute_of(moment: datetime) -> datetime:
@@ -19,6 +22,16 @@ def minute_of(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def period_start(moment: datetime, zone: str = BILLING_TIME_ZONE) -> datetime:
+    """The UTC instant the calendar month holding ``moment`` starts in ``zone`` (the budget's
+    period: the 1st, 00:00 Pacific, which is 07:00 or 08:00 UTC by daylight saving time)."""
+    from zoneinfo import ZoneInfo
+
+    local = minute_of(moment).astimezone(ZoneInfo(zone))
+    start = local.replace(day=1, hour=0, minute=0)
+    return start.astimezone(UTC)
 
 
 @dataclass(frozen=True)

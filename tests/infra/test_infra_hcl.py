@@ -183,7 +183,7 @@ def test_project_level_grants_are_the_custom_role_and_the_conditional_ledger_rol
     root: Module,
 ) -> None:
     grants = root.of_type("google_project_iam_member")
-    assert set(grants) == {"actions", "ledger"}
+    assert set(grants) == {"actions", "ledger", "watchdog_reader"}
     for rtype in ("google_project_iam_binding", "google_project_iam_policy"):
         assert not root.of_type(rtype), f"{rtype} is authoritative and too broad for this module"
     ledger = grants["ledger"]
@@ -201,9 +201,10 @@ def test_trigger_may_invoke_only_the_functions_service(root: Module) -> None:
         for (rtype, name), body in root.resources.items()
         if body.get("role") in ("roles/run.invoker", "roles/cloudfunctions.invoker")
     ]
-    # The budget function's service, and the leaked-key function's (infra/keys.tf).
+    # The budget function's service, the watchdog's, and the leaked-key function's (keys.tf).
     services = {
         "trigger_invoker": "google_cloudfunctions2_function.this.name",
+        "watchdog_invoker": "google_cloudfunctions2_function.watchdog.name",
         "leaked_key_invoker": "google_cloudfunctions2_function.leaked_key[0].name",
     }
     assert sorted(n for t, n, _ in invokers if t == "google_cloud_run_v2_service_iam_member") == (

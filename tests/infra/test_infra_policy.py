@@ -46,6 +46,7 @@ module "policy" {
   key_match_display_names = try(var.extra.key_match_display_names, [])
   key_secret              = try(var.extra.key_secret, null)
   services                = try(var.extra.services, ["generativelanguage.googleapis.com"])
+  watchdog                = try(var.extra.watchdog, null)
 }
 
 output "policy_json" { value = module.policy.policy_json }

@@ -63,11 +63,12 @@ locals {
     actual   = "CURRENT_SPEND"
     forecast = "FORECASTED_SPEND"
   }
+  # The watchdog's bases (estimate, rate, baseline) are not the budget's: no threshold rule.
   threshold_rules = distinct([
     for r in var.rules : {
       threshold_percent = r.threshold
       spend_basis       = local.spend_basis[r.basis]
-    }
+    } if contains(keys(local.spend_basis), r.basis)
   ])
 
   # Optional keys are left out rather than rendered as null: the function's defaults apply.
@@ -78,22 +79,41 @@ locals {
     { for k, v in { secret = var.key_secret } : k => v if v != null },
   )
 
+  # The watchdog section; optional keys left out when null (the function's defaults apply).
+  watchdog = var.watchdog == null ? null : merge(
+    {
+      interval_minutes    = var.watchdog.interval_minutes
+      reconcile_tolerance = var.watchdog.reconcile_tolerance
+    },
+    {
+      for k, v in {
+        scope_project      = var.watchdog.scope_project
+        unknown_model_rate = var.watchdog.unknown_model_rate
+      } : k => v if v != null
+    },
+  )
+
   policy = merge(
     {
       billing_account = var.billing_account
       budgets = {
         for id, b in var.budgets : id => merge(
           { projects = b.projects },
-          { for k, v in { currency = b.currency } : k => v if v != null },
+          { for k, v in { currency = b.currency, amount = b.amount } : k => v if v != null },
         )
       }
       rules = [
-        for r in var.rules : {
-          name      = r.name
-          threshold = r.threshold
-          basis     = r.basis
-          actions   = r.actions
-        }
+        for r in var.rules : merge(
+          { name = r.name, basis = r.basis, actions = r.actions },
+          {
+            for k, v in {
+              threshold      = r.threshold
+              window_minutes = r.window_minutes
+              amount         = r.amount
+              multiple       = r.multiple
+            } : k => v if v != null
+          },
+        )
       ]
       protected_projects = var.protected_projects
       dry_run            = var.dry_run
@@ -104,6 +124,7 @@ locals {
       services = var.services
     },
     { for k, v in { events_topic = var.events_topic } : k => v if v != null },
+    { for k, v in { watchdog = local.watchdog } : k => v if v != null },
     { for k, v in { keys = local.keys } : k => v if length(local.key_actions) > 0 || var.key_secret != null || length(var.key_match_display_names) > 0 },
   )
 }

@@ -14,6 +14,7 @@ variable "budgets" {
   type = map(object({
     projects = list(string)
     currency = optional(string)
+    amount   = optional(number)
   }))
   nullable = false
 
@@ -37,15 +38,22 @@ variable "budgets" {
     condition     = alltrue([for b in var.budgets : b.currency == null || can(regex("^[A-Z]{3}$", b.currency))])
     error_message = "A budget's currency must be an ISO 4217 code of three upper-case letters, e.g. \"USD\" or \"EUR\"."
   }
+  validation {
+    condition     = alltrue([for b in var.budgets : b.amount == null || try(b.amount > 0, false)])
+    error_message = "A budget's amount (what the usage watchdog's estimate rules compare with) must be > 0 or null."
+  }
 }
 
 variable "rules" {
-  description = "Threshold rules, written once: they become both the budget's threshold rules and the function's policy. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far) or \"forecast\" (forecast cost for the period). actions: run in order, each at most once, from notify, rotate_keys, revoke_keys, disable_service, disable_billing."
+  description = "Rules, written once: the budget bases become both the budget's threshold rules and the function's policy; the watchdog bases go to the policy only. name: unique, [a-z][a-z0-9_-]{0,39}. basis: \"actual\" (cost so far) or \"forecast\" (forecast cost for the period), read from budget notifications; \"estimate\" (the usage watchdog's period-to-date estimate), \"rate\" (a project's estimated spend in the last window_minutes >= amount) or \"baseline\" (that spend also >= multiple x its trailing 7-day average). threshold: fraction of the budget amount (actual, forecast, estimate; unitless, 0.5 = 50 %, at most 100). window_minutes (1-1440), amount (> 0, budget currency): rate and baseline. multiple (>= 1): baseline. actions: run in order, each at most once, from notify, rotate_keys, revoke_keys, disable_service, disable_billing."
   type = list(object({
-    name      = string
-    threshold = number
-    basis     = optional(string, "actual")
-    actions   = list(string)
+    name           = string
+    threshold      = optional(number)
+    basis          = optional(string, "actual")
+    window_minutes = optional(number)
+    amount         = optional(number)
+    multiple       = optional(number)
+    actions        = list(string)
   }))
   nullable = false
 
@@ -62,12 +70,30 @@ variable "rules" {
     error_message = "Rule names must be unique: the ledger records each crossing under its rule's name."
   }
   validation {
-    condition     = alltrue([for r in var.rules : r.threshold > 0 && r.threshold <= 100])
+    condition     = alltrue([for r in var.rules : r.threshold == null || try(r.threshold > 0 && r.threshold <= 100, false)])
     error_message = "Every rule threshold must be > 0 and <= 100: it is a fraction of the budget (0.5 = 50 %, 1.0 = 100 %), not a percentage."
   }
   validation {
-    condition     = alltrue([for r in var.rules : contains(["actual", "forecast"], r.basis)])
-    error_message = "Every rule basis must be \"actual\" (cost so far) or \"forecast\" (forecast cost for the period)."
+    condition     = alltrue([for r in var.rules : contains(["actual", "forecast", "estimate", "rate", "baseline"], r.basis)])
+    error_message = "Every rule basis must be \"actual\" (cost so far), \"forecast\" (forecast cost for the period), \"estimate\", \"rate\" or \"baseline\" (the usage watchdog's)."
+  }
+  validation {
+    condition     = alltrue([for r in var.rules : (r.threshold != null) == contains(["actual", "forecast", "estimate"], r.basis)])
+    error_message = "threshold is required for actual, forecast and estimate rules, and not allowed for rate and baseline rules."
+  }
+  validation {
+    condition = alltrue([for r in var.rules : contains(["rate", "baseline"], r.basis) ? (
+      try(r.window_minutes >= 1 && r.window_minutes <= 1440 && floor(r.window_minutes) == r.window_minutes && r.amount > 0, false)
+    ) : r.window_minutes == null && r.amount == null])
+    error_message = "rate and baseline rules need window_minutes (a whole number from 1 to 1440) and amount (> 0); other rules take neither."
+  }
+  validation {
+    condition     = alltrue([for r in var.rules : r.basis == "baseline" ? try(r.multiple >= 1, false) : r.multiple == null])
+    error_message = "baseline rules need multiple (>= 1, times the trailing 7-day average); other rules do not take it."
+  }
+  validation {
+    condition     = !anytrue([for r in var.rules : contains(["estimate", "rate", "baseline"], r.basis)]) || var.watchdog != null
+    error_message = "estimate, rate and baseline rules need the usage watchdog (watchdog must not be null)."
   }
   validation {
     condition     = alltrue([for r in var.rules : length(r.actions) > 0 && length(distinct(r.actions)) == length(r.actions)])
@@ -178,5 +204,32 @@ variable "extra_actions" {
   validation {
     condition     = alltrue([for a in var.extra_actions : contains(keys(local.permissions_by_action), a)])
     error_message = "Unknown action in extra_actions; the known actions are: ${join(", ", sort(keys(local.permissions_by_action)))}."
+  }
+}
+
+variable "watchdog" {
+  description = "The usage watchdog's policy section, or null (no watchdog). interval_minutes: how often the Scheduler ticks (1-60). scope_project: the project whose metrics scope holds the guarded projects (null: ledger_project). unknown_model_rate: {input, output} per 1M tokens for a model missing from the price table (null: the dearest known rate). reconcile_tolerance: how far (a share, 0.2 = 20 %) the estimate may fall below a budget notification's cost before the guard logs an ERROR."
+  type = object({
+    interval_minutes = optional(number, 5)
+    scope_project    = optional(string)
+    unknown_model_rate = optional(object({
+      input  = number
+      output = number
+    }))
+    reconcile_tolerance = optional(number, 0.2)
+  })
+  default = null
+
+  validation {
+    condition     = var.watchdog == null || try(var.watchdog.interval_minutes >= 1 && var.watchdog.interval_minutes <= 60 && floor(var.watchdog.interval_minutes) == var.watchdog.interval_minutes, false)
+    error_message = "watchdog.interval_minutes must be a whole number of minutes from 1 to 60."
+  }
+  validation {
+    condition     = var.watchdog == null || try(var.watchdog.reconcile_tolerance > 0 && var.watchdog.reconcile_tolerance < 1, false)
+    error_message = "watchdog.reconcile_tolerance must be > 0 and < 1 (a share of the billed cost: 0.2 = 20 %)."
+  }
+  validation {
+    condition     = try(var.watchdog.unknown_model_rate, null) == null ? true : try(var.watchdog.unknown_model_rate.input > 0 && var.watchdog.unknown_model_rate.output > 0, false)
+    error_message = "watchdog.unknown_model_rate input and output must be > 0 (per 1M tokens): an unknown model is never free."
   }
 }

@@ -1,0 +1,273 @@
+"""One watchdog tick: read usage, overwrite buckets, price, settle, evaluate, act (the I/O).
+
+A Cloud Scheduler job publishes to the watchdog's topic every ``interval_minutes``; the tick's
+Pub/Sub ``publishTime`` is the watchdog's "now" (so tests and simulations drive time). One tick:
+
+  1. reads the last ``REREAD_MINUTES`` minutes of usage from Cloud Monitoring (from the store's last
+     minute instead when ticks were missed, at most ``MAX_CATCH_UP``), one query per metric over the
+     metrics scope, and overwrites those per-minute buckets in Firestore;
+  2. in one optimistic update of the watchdog state (functions/watchdog/state.py): reads the open
+     buckets back, prices them (functions/watchdog/pricing.py), folds the minutes no tick will
+     re-read into day totals, computes each budget's period-to-date estimate and each project's
+     window spend, and evaluates the watchdog rules (functions/watchdog/rules.py);
+  3. runs the firings through the guard's own executor and ledger, one ``Notification`` per budget
+     (functions/watchdog/trigger.py), so claims, dry run, protection and the audit trail are the
+     budget notifications' own.
+
+Logs (a contract the alert policies and dashboard read): one INFO ``watchdog tick`` (``tick``,
+``projects``, ``minutes_read``), one INFO ``watchdog estimate`` per (budget, project) (``budget``,
+``project``, ``estimate``, ``budget_amount``, ``currency``), one WARNING naming the unknown models.
+Errors: a malformed tick event is logged and acknowledged; ``TransientError`` (Monitoring,
+Firestore, an action) is raised after every budget's firings ran, so Pub/Sub redelivers the tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from functions.decision import Firing
+from functions.errors import MalformedMessage, TransientError
+from functions.log import Logger, logger
+from functions.notification import _timestamp, from_cloud_event
+from functions.policy import Policy
+from functions.prices import Prices, load_prices
+from functions.watchdog import spend
+from functions.watchdog.config import WatchdogConfig
+from functions.watchdog.pricing import Priced, price, prices_for
+from functions.watchdog.rules import Estimates, evaluate, iso
+from functions.watchdog.state import State, WatchdogStore
+from functions.watchdog.trigger import tick_notification
+from functions.watchdog.usage import KeyUsage, TokenUsage, minute_of
+
+__all__ = ["MAX_CATCH_UP", "Buckets", "Reader", "Watchdog"]
+
+MAX_CATCH_UP = timedelta(hours=24)
+MINUTE = timedelta(minutes=1)
+
+
+class Reader(Protocol):
+    def tokens(self, start: datetime, end: datetime) -> list[TokenUsage]: ...
+
+    def key_requests(self, start: datetime, end: datetime) -> list[KeyUsage]: ...
+
+
+class Buckets(Protocol):
+    def write_tokens(self, rows: Sequence[TokenUsage]) -> Any: ...
+
+    def write_keys(self, rows: Sequence[KeyUsage]) -> Any: ...
+
+    def tokens_between(
+        self, projects: Sequence[str], start: datetime, end: datetime
+    ) -> list[TokenUsage]: ...
+
+    def last_minute(self) -> datetime | None: ...
+
+
+class Executor(Protocol):
+    def run(self, n: Any, firings: list[Firing]) -> list[dict[str, Any]]: ...
+
+    @property
+    def ledger(self) -> Any: ...
+
+
+class Watchdog:
+    """The watchdog for one policy; its clients are built on the first tick."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        executor: Executor,
+        reader: Callable[[], Reader] | None = None,
+        buckets: Callable[[], Buckets] | None = None,
+        state: Callable[[], WatchdogStore] | None = None,
+        prices: Prices | None = None,
+        log: Logger = logger,
+    ) -> None:
+        self.policy = policy
+        self.config = policy.watchdog or WatchdogConfig(scope_project=policy.ledger.project)
+        self.executor = executor
+        self.projects = sorted({p for b in policy.budgets.values() for p in b.projects})
+        self._factories = {
+            "reader": reader or self._monitoring_reader,
+            "buckets": buckets or self._usage_store,
+            "state": state or self._state_store,
+        }
+        self._built: dict[str, Any] = {}
+        self.prices = prices_for(prices or load_prices(), self.config.unknown_model_rate)
+        self.log = log.bind(component="budget-guard-watchdog")
+
+    # --- clients, built once on first use ------------------------------------------------------
+
+    def _client(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = self._factories[name]()
+        return self._built[name]
+
+    def _monitoring_reader(self) -> Reader:
+        from functions.watchdog.monitoring import UsageReader
+
+        return UsageReader(self.config.scope_project, self.projects, self.policy.services)
+
+    def _usage_store(self) -> Buckets:
+        from functions.watchdog.store import UsageStore
+
+        return UsageStore(self.policy.ledger)
+
+    def _state_store(self) -> WatchdogStore:
+        from functions.watchdog.state import FirestoreWatchdogStore
+
+        return FirestoreWatchdogStore(self.policy.ledger)
+
+    # --- the tick ----------------------------------------------------------------------------
+
+    def handle(self, cloud_event: Any) -> dict[str, Any]:
+        """One Scheduler tick as a Pub/Sub CloudEvent; raising makes Pub/Sub redeliver it."""
+        try:
+            message = from_cloud_event(cloud_event)
+            raw = message.get("publishTime") or message.get("publish_time")
+            if raw is None:
+                raise MalformedMessage("tick has no publishTime")
+            now = _timestamp(raw)
+        except (MalformedMessage, ValueError) as exc:
+            self.log.warning(f"malformed tick ignored: {exc}", rejected="malformed")
+            return {}
+        return self.tick(now)
+
+    def tick(self, now: datetime) -> dict[str, Any]:
+        """Run one tick as of ``now`` (the publish time); return what it saw and did."""
+        minute = minute_of(now)
+        start = self._read_start(minute)
+        reader, buckets = self._client("reader"), self._client("buckets")
+        rows = reader.tokens(start, minute + MINUTE)
+        buckets.write_tokens(rows)
+        buckets.write_keys(reader.key_requests(start, minute + MINUTE))
+        minutes_read = int((minute + MINUTE - start) / MINUTE)
+        self.log.info(
+            "watchdog tick", tick=iso(now), projects=len(self.projects), minutes_read=minutes_read
+        )
+        outcome: dict[str, Any] = {}
+
+        def change(state: State) -> State:
+            new, found = self._settle(state, minute, start, buckets)
+            outcome.update(found)
+            return new
+
+        self._client("state").update(change)
+        self._log_estimates(outcome["estimates"], outcome["priced"])
+        results = self._act(outcome["firings"], outcome["estimates"], now)
+        return {
+            "tick": iso(now),
+            "minutes_read": minutes_read,
+            "estimates": outcome["estimates"],
+            "firings": outcome["firings"],
+            "results": results,
+            "unknown_models": sorted(outcome["priced"].unknown),
+        }
+
+    def _read_start(self, minute: datetime) -> datetime:
+        start = minute - timedelta(minutes=spend.REREAD_MINUTES - 1)
+        last = self._client("buckets").last_minute()
+        if last is not None and last < start:
+            start = max(minute_of(last), minute - MAX_CATCH_UP)
+        return start
+
+    def _window(self) -> int:
+        windows = [r.window_minutes or 0 for r in self.policy.rules]
+        return max([spend.REREAD_MINUTES, *windows])
+
+    def _settle(
+        self, state: State, minute: datetime, start: datetime, buckets: Buckets
+    ) -> tuple[State, dict[str, Any]]:
+        settled = state.settled_through or start
+        low = min(settled, minute - timedelta(minutes=self._window() - 1))
+        priced = price(buckets.tokens_between(self.projects, low, minute + MINUTE), self.prices)
+        freeze = minute - timedelta(minutes=spend.REREAD_MINUTES - 1)
+        days = state.days
+        if freeze > settled:
+            days = spend.fold(days, priced.cost, settled, freeze)
+            settled = freeze
+        days = spend.prune(days, spend.billing_day(minute))
+        estimates: Estimates = {
+            b.id: {
+                p: spend.period_to_date(p, days, priced.cost, settled, minute) for p in b.projects
+            }
+            for b in self.policy.budgets.values()
+        }
+        bursts = dict(state.bursts)
+        firings = evaluate(
+            self.policy, minute, estimates, priced.cost, days, bursts, self._restored
+        )
+        newest = state.last_tick is None or minute >= state.last_tick
+        report = self._report(minute, start, estimates) if newest else state.report
+        last_tick = minute if newest else state.last_tick
+        new = state.but(
+            settled_through=settled, days=days, bursts=bursts, last_tick=last_tick, report=report
+        )
+        return new, {"estimates": estimates, "firings": firings, "priced": priced}
+
+    def _restored(self, doc_id: str) -> datetime | None:
+        record = self.executor.ledger.get(doc_id)
+        at = (record or {}).get("restored_at")
+        return minute_of(datetime.fromisoformat(at)) + MINUTE if isinstance(at, str) else None
+
+    def _currency(self, budget_id: str) -> str:
+        return self.policy.budgets[budget_id].currency or self.prices.currency
+
+    def _report(self, minute: datetime, start: datetime, estimates: Estimates) -> dict[str, Any]:
+        return {
+            "tick": iso(minute),
+            "read_from": iso(start),
+            "period": iso(spend.period_start(minute)),
+            "budgets": {
+                budget_id: {
+                    "estimate": str(sum(per.values(), Decimal(0))),
+                    "amount": _str(self.policy.budgets[budget_id].amount),
+                    "currency": self._currency(budget_id),
+                    "projects": {p: str(v) for p, v in per.items()},
+                }
+                for budget_id, per in estimates.items()
+            },
+        }
+
+    def _log_estimates(self, estimates: Estimates, priced: Priced) -> None:
+        if priced.unknown:
+            self.log.warning(
+                "watchdog: models missing from the price table, priced at the unknown-model rate "
+                f"({self.prices.unknown.input}/{self.prices.unknown.output} per 1M tokens): "
+                + ", ".join(sorted(priced.unknown)),
+                models=sorted(priced.unknown),
+            )
+        for budget_id, per in estimates.items():
+            amount = self.policy.budgets[budget_id].amount
+            for project, value in per.items():
+                self.log.info(
+                    "watchdog estimate",
+                    budget=budget_id,
+                    project=project,
+                    estimate=float(value),
+                    budget_amount=None if amount is None else float(amount),
+                    currency=self._currency(budget_id),
+                )
+
+    def _act(
+        self, by_budget: dict[str, list[Firing]], estimates: Estimates, now: datetime
+    ) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        transient: list[TransientError] = []
+        for budget_id, firings in by_budget.items():
+            total = sum(estimates.get(budget_id, {}).values(), Decimal(0))
+            n = tick_notification(self.policy, budget_id, total, now, self._currency(budget_id))
+            try:
+                results.extend(self.executor.run(n, firings))
+            except TransientError as exc:
+                transient.append(exc)
+        if transient:
+            raise transient[0]
+        return results
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
