@@ -1,5 +1,5 @@
-"""Cloud Function entry points (Cloud Run functions, gen2): ``budget_guard``, ``usage_watchdog``,
-``leaked_key``.
+"""Cloud Function entry points (Cloud Run functions, gen2): ``budget_guard``,
+``usage_watchdog``, ``leaked_key``.
 
 Deployed with an Eventarc Pub/Sub trigger on the budget's topic; a raw Pub/Sub push body works
 too (functions-framework turns it into the same CloudEvent). The policy is loaded and validated at

@@ -99,6 +99,7 @@ def firing(event: LeakEvent, key: keys_api.Key, policy: Policy) -> Firing:
         crossing,
         reason,
         policy.is_protected(event.project),
+        source="abuse_event",
         targets=(key["name"],),
     )
 

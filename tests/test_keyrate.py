@@ -71,7 +71,7 @@ def test_a_burst_on_one_key_revokes_that_key_alone(standin: StandIn) -> None:
         Crossing("watchdog", "2026-12-01T19:00:00Z", "50", "burst", keyzoo.PROJECT),
         "; ".join(r.why(Decimal(50), 10) for r in crossed),
         False,
-        tuple(names[r.key] for r in crossed),
+        targets=tuple(names[r.key] for r in crossed),
     )
     n = parse(from_cloud_event(event(10)), policy.billing_account, policy.budgets)
     ledger = MemoryLedger()

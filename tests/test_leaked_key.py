@@ -175,3 +175,24 @@ def test_a_spoofed_event_revokes_nothing_and_is_logged(
     assert line["rejected"] == "spoofed" and reason in line["reason"], case
     assert pipe.deleted() == [] and pipe.standin.calls(DELETE) == []
     assert pipe.ledger() == []
+
+
+def test_restore_hands_a_leaked_key_back_only_with_include_leaked(
+    pipe: LeakPipe,
+    guard_env: StandIn,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from functions.cli import main
+
+    pipe.wait(pipe.publish(abuse.entry(keyzoo.PROJECT, keyzoo.uid(3))))
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(_policy(pipe.name)))
+    argv = ["restore", "--policy", str(policy), "--project", keyzoo.PROJECT, "--yes"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "named in a LEAKED_CREDENTIALS abuse event" in out
+    assert pipe.deleted() == [keyzoo.uid(3)]
+    assert main([*argv, "--include-leaked"]) == 0
+    assert "DONE  undelete key " + keyzoo.name(3) in capsys.readouterr().out
+    assert pipe.deleted() == []
