@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,31 @@ def load_config(path: str | Path) -> Config:
         return parse_config(json.load(fh))
 
 
+def _of_budget(rule: dict[str, Any], amount: Decimal) -> dict[str, Any]:
+    """``"amount": "20% of budget"`` -> that share of the scenario's budget amount."""
+    value = rule.get("amount")
+    if isinstance(value, str) and value.endswith("% of budget"):
+        share = Decimal(value.removesuffix("% of budget").strip()) / 100
+        return {"amount": float((amount * share).quantize(Decimal("0.01")))}
+    return {}
+
+
 def policy_doc(config: Config, scenario: Scenario, ledger_project: str) -> dict[str, Any]:
     """The guard's policy document for ``config`` guarding ``scenario``'s project."""
     doc = json.loads(json.dumps(config.policy))
+    amount = Decimal(str(scenario.budget["amount"]))
+    for rule in doc["rules"]:
+        rule.update(_of_budget(rule, amount))
+    if "watchdog" in doc and config.tick_minutes:
+        doc["watchdog"] = {"interval_minutes": config.tick_minutes, **doc["watchdog"]}
+    budget = {
+        "projects": [scenario.project],
+        "currency": scenario.currency,
+        "amount": float(amount),
+    }
     doc.update(
         billing_account=ACCOUNT,
-        budgets={BUDGET_ID: {"projects": [scenario.project], "currency": scenario.currency}},
+        budgets={BUDGET_ID: budget},
         ledger={"project": ledger_project, "database": "(default)"},
         protected_projects=[],
         dry_run=False,

@@ -13,8 +13,10 @@ left out of the results.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from functions.handler import Guard
@@ -32,7 +34,7 @@ _MODULES = {
     ),
     "leaked_key": ("functions.leakhandler",),
     "key_rate": ("functions.keyrate",),
-    "model_lock": ("functions.quotas.lock",),
+    "model_lock": ("functions.cli.lock_models", "functions.quotas.plan"),
 }
 
 
@@ -49,15 +51,49 @@ def available() -> dict[str, bool]:
 
     have = {layer: all(map(_has, modules)) for layer, modules in _MODULES.items()}
     have["budget"] = True
-    have["key_rate"] = have["key_rate"] and "revoke_offending_keys" in REGISTRY
+    # The per-key rule exists once the watchdog evaluates it (functions.keyrate wired in).
+    have["key_rate"] = (
+        have["key_rate"] and have["watchdog"] and "revoke_offending_keys" in REGISTRY and _wired()
+    )
     have["throttle"] = "throttle" in REGISTRY
     return have
+
+
+def _wired() -> bool:
+    spec = importlib.util.find_spec("functions.watchdog")
+    folder = Path(spec.origin).parent if spec and spec.origin else None
+    return folder is not None and any(
+        "keyrate" in path.read_text(encoding="utf-8") for path in folder.glob("*.py")
+    )
+
+
+def lock_models(project: str, allow: list[str], stream: TextIO) -> Callable[[Any], Any]:
+    """The operator's one-time ``budget-guard lock-models`` (the real CLI, through the real
+    Cloud Quotas client to the stand-in), as a delivery the runner can time."""
+
+    def run(_event: Any) -> None:
+        from functions.cli import main
+
+        argv = ["lock-models", "--project", project, "--allow", ",".join(allow), "--yes"]
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+            code = main(argv)
+        if code != 0:
+            raise RuntimeError(f"lock-models exited {code}")
+
+    return run
 
 
 class Guards:
     """One object per entry point, built from one policy document, logging to ``stream``."""
 
-    def __init__(self, policy_doc: dict[str, Any], stream: TextIO, config: Config) -> None:
+    def __init__(
+        self,
+        policy_doc: dict[str, Any],
+        stream: TextIO,
+        config: Config,
+        project: str = "",
+        legitimate_models: list[str] | None = None,
+    ) -> None:
         self.policy = parse_policy(policy_doc)
         self.log = Logger({"component": "budget-guard"}, stream)
         guard = Guard(self.policy, log=self.log)
@@ -74,3 +110,8 @@ class Guards:
             from functions.leakhandler import LeakGuard
 
             self.leaked_key = LeakGuard(self.policy, lambda: guard.executor, self.log).handle
+        lock = config.preventive.get("lock_models")
+        if have["model_lock"] and lock is not None:
+            allow = lock.get("allow")
+            models = list(legitimate_models or []) if allow == "legitimate" else list(allow)
+            self.prevent = lock_models(project, models, stream)

@@ -38,6 +38,9 @@ from standin.gemini import Shape, Usage
 __all__ = ["Brake", "Result", "run"]
 
 REDELIVERIES = 10
+#: Monitoring points older than this are dropped (the watchdog re-reads the last 15 minutes, or
+#: since its last stored minute after missed ticks): keeps each query's scan short.
+KEEP_POINTS = timedelta(hours=3)
 _GUARD_ENV = {
     "BUDGET_GUARD_TIMEOUT": "10",
     "BUDGET_GUARD_RETRY_DEADLINE": "2",
@@ -207,7 +210,8 @@ class _Driver:
         ledger_project = f"sim-{uuid.uuid4().hex[:12]}"
         doc = policy_doc(config, scenario, ledger_project)
         standin.set_scope(ledger_project, [scenario.project])
-        self.guards = Guards(doc, stream, config)
+        legit = sorted({s.model for s in scenario.segments if s.who == "legit"})
+        self.guards = Guards(doc, stream, config, scenario.project, legit)
         self.topic = AlertsTopic(alerts_project)
         self.deliverer = _Deliverer(standin, scenario, result)
 
@@ -217,6 +221,8 @@ class _Driver:
             self.deliverer.deliver(0, "preventive", self.guards.prevent, None)
 
     def minute(self, minute: int, now: datetime, billing: BillingModel) -> None:
+        if minute % 60 == 0:
+            _prune(self.standin, now - KEEP_POINTS)
         for at, alert in billing.due(now):
             self.topic.publish(alert, at)
         for event in self.topic.deliveries():
@@ -290,3 +296,10 @@ class _Traffic:
         usage = Usage(now, self.scenario.project, number, uid, shape.model, 200, "", accepted,
                       *tokens, True)  # fmt: skip
         return self.billing.cost(usage)
+
+
+def _prune(standin: StandIn, before: datetime) -> None:
+    monitoring = standin.world.monitoring
+    with monitoring.lock:
+        for point in [p for p in monitoring.points if p.minute < before]:
+            del monitoring.points[point]
