@@ -3,7 +3,8 @@
     python -m sim --scenario sim/scenarios/dormant-key.json --config sim/configs/watchdog.json
     python -m sim --all            # every scenario x every configuration (make simulate)
 
-Options: ``--tick N`` overrides every configuration's watchdog tick (minutes); ``--plots DIR``
+Options: ``--tick N`` overrides every configuration's watchdog tick (minutes); ``--jobs N``
+worker processes (default 2); ``--plots DIR``
 writes one PNG per scenario (default docs/simulation with --all); ``--markdown`` prints the
 table as Markdown; ``--logs DIR`` keeps the guard's JSON logs of each run.
 """
@@ -16,12 +17,12 @@ import time
 from pathlib import Path
 
 from sim import guards
+from sim.batch import Task, run_all
 from sim.config import Config, load_config
 from sim.emulators import emulators
 from sim.report import table
-from sim.run import Result, run
+from sim.run import Result
 from sim.scenario import Scenario, load_scenario
-from standin import StandIn
 
 ROOT = Path(__file__).resolve().parent
 
@@ -43,12 +44,29 @@ def _configs(paths: list[str], tick: int | None) -> tuple[list[Config], list[str
     return chosen, skipped
 
 
+def _tasks(scenarios: list[Scenario], configs: list[Config], logs: Path | None) -> list[Task]:
+    """Per scenario: unguarded, then each configuration, then the tick-driven ones again at the
+    scenario's extra tick intervals (``also_tick_minutes``)."""
+    tasks = []
+    for scenario in scenarios:
+        tasks.append(Task(scenario, None))
+        extra = [
+            config.with_tick(tick)
+            for tick in scenario.also_tick_minutes
+            for config in configs
+            if config.tick_minutes is not None and config.tick_minutes != tick
+        ]
+        tasks += [Task(scenario, config, logs) for config in [*configs, *extra]]
+    return tasks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--all", action="store_true")
     parser.add_argument("--tick", type=int)
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--plots")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--logs")
@@ -65,37 +83,34 @@ def main(argv: list[str] | None = None) -> int:
     configs, skipped = _configs(config_paths, args.tick)
     plots = args.plots or ("docs/simulation" if args.all else None)
     started = time.monotonic()
+    tasks = _tasks(scenarios, configs, Path(args.logs) if args.logs else None)
+    with emulators():
+        results = run_all(tasks, args.jobs)
     rows: list[tuple[Result, Result | None, str]] = []
     by_scenario: dict[str, tuple[Scenario, list[Result]]] = {}
-    with emulators(), StandIn() as standin:
-        for scenario in scenarios:
-            unguarded = run(scenario, None, standin)
-            results = [unguarded]
-            rows.append((unguarded, unguarded, scenario.currency))
-            for config in configs:
-                logs = Path(args.logs) if args.logs else None
-                result = run(scenario, config, standin, log_dir=logs)
-                results.append(result)
-                rows.append((result, unguarded, scenario.currency))
-                print(f"  {scenario.name} x {config.name}: done", file=sys.stderr)
-            by_scenario[scenario.name] = (scenario, results)
+    for task, result in zip(tasks, results, strict=True):
+        scenario = task.scenario
+        entry = by_scenario.setdefault(scenario.name, (scenario, []))
+        entry[1].append(result)
+        rows.append((result, entry[1][0], scenario.currency))
     print(table(rows, markdown=args.markdown))
     for line in skipped:
         print(line)
-    for _name, (scenario, results) in by_scenario.items():
+    for scenario, results_of in by_scenario.values():
         if scenario.must_not_stop:
-            stopped = [r.config for r in results if r.brakes]
+            stopped = [r.config for r in results_of if r.brakes]
             by = ", ".join(stopped) or "no configuration"
-            print(f"{scenario.name}: must not be stopped; stopped by: {by}")
-        for result in results:
+            print(f"{scenario.name} (must not be stopped): stopped by {by}")
+        for result in results_of:
             for failure in result.failures:
                 print(f"{scenario.name} x {result.config}: guard failure: {failure}")
     if plots:
         from sim.plot import plot
 
-        for scenario, results in by_scenario.values():
-            print(f"wrote {plot(scenario, results, Path(plots))}")
-    print(f"simulated {len(rows)} run(s) in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        for scenario, results_of in by_scenario.values():
+            print(f"wrote {plot(scenario, results_of, Path(plots))}")
+    elapsed = time.monotonic() - started
+    print(f"simulated {len(rows)} run(s) in {elapsed:.0f} s", file=sys.stderr)
     return 0
 
 

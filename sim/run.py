@@ -41,6 +41,7 @@ REDELIVERIES = 10
 #: Monitoring points older than this are dropped (the watchdog re-reads the last 15 minutes, or
 #: since its last stored minute after missed ticks): keeps each query's scan short.
 KEEP_POINTS = timedelta(hours=3)
+IDLE_MARGIN = 20  # minutes: the re-read window (15) and Monitoring's ingestion delay
 _GUARD_ENV = {
     "BUDGET_GUARD_TIMEOUT": "10",
     "BUDGET_GUARD_RETRY_DEADLINE": "2",
@@ -174,7 +175,9 @@ def run(
             standin.set_clock(now)
             if driver is not None:
                 driver.minute(minute, now, billing)
-            traffic.minute(minute, now)
+            accepted = traffic.minute(minute, now)
+            if driver is not None:
+                driver.accepted(accepted)
     finally:
         if driver is not None:
             driver.close()
@@ -214,6 +217,12 @@ class _Driver:
         self.guards = Guards(doc, stream, config, scenario.project, legit)
         self.topic = AlertsTopic(alerts_project)
         self.deliverer = _Deliverer(standin, scenario, result)
+        windows = [int(r.get("window_minutes") or 0) for r in doc["rules"]]
+        #: Minutes without one accepted request after which a tick cannot fire anything: no
+        #: spend is left in any rule's window nor in the 15 minutes the watchdog re-reads, and
+        #: the period-to-date estimate cannot grow. Ticks resume with the next accepted request.
+        self.idle_after = max([60, *windows]) + IDLE_MARGIN
+        self.quiet_minutes = 0
 
     def prepare(self) -> None:
         """The one-time preventive settings, made before the simulation starts."""
@@ -237,9 +246,16 @@ class _Driver:
             event = abuse_event(self.scenario.project, string, now, f"abuse-{minute}")
             self.deliverer.deliver(minute, "abuse", self.guards.leaked_key, event)
         tick = self.config.tick_minutes
-        if tick and self.guards.watchdog is not None and minute % tick == 0:
+        if tick and self.guards.watchdog is not None and minute % tick == 0 and not self.idle:
             self.deliverer.deliver(minute, "watchdog", self.guards.watchdog, tick_event(now))
         self.deliverer.redeliver(minute)
+
+    @property
+    def idle(self) -> bool:
+        return self.quiet_minutes >= self.idle_after
+
+    def accepted(self, any_accepted: bool) -> None:
+        self.quiet_minutes = 0 if any_accepted else self.quiet_minutes + 1
 
     def close(self) -> None:
         self.topic.close()
@@ -257,14 +273,17 @@ class _Traffic:
         self.uids = {name: key_uid(scenario, name) for name in scenario.keys}
         self.spent = Decimal(0)
 
-    def minute(self, minute: int, now: datetime) -> None:
+    def minute(self, minute: int, now: datetime) -> bool:
+        """Send the minute's requests; whether any was accepted."""
+        accepted = False
         for segment, counts in zip(self.scenario.segments, self.requests, strict=True):
             n = counts.get(minute, 0)
             if n:
-                self._send(segment, n, minute, now)
+                accepted = self._send(segment, n, minute, now) or accepted
         self.result.attacker_curve.append(float(self.spent))
+        return accepted
 
-    def _send(self, segment: Segment, n: int, minute: int, now: datetime) -> None:
+    def _send(self, segment: Segment, n: int, minute: int, now: datetime) -> bool:
         result = self.result
         shape = Shape(segment.model, segment.input_tokens, segment.output_tokens)
         admission = self.standin.traffic(self.strings[segment.key], shape, n)
@@ -273,7 +292,7 @@ class _Traffic:
             result.legit_requests += n
             result.legit_refused += admission.refused
             result.legit_cost += cost
-            return
+            return admission.accepted > 0
         result.attacker_requests += n
         result.last_attack = minute
         result.leak_cost += cost
@@ -282,6 +301,7 @@ class _Traffic:
             result.last_billed = minute
         refused_all = admission.refused == n
         result.held = brakes_mod.held_by(admission.reason) if refused_all else ""
+        return admission.accepted > 0
 
     def _cost(self, uid: str, shape: Shape, accepted: int, now: datetime) -> Decimal:
         if not accepted:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -75,7 +75,7 @@ class Scenario:
     seed: int = 1
     jitter: float = 0.0
     must_not_stop: bool = False
-    history: dict[str, Any] = field(default_factory=dict)
+    also_tick_minutes: tuple[int, ...] = ()
 
     @property
     def leak_start(self) -> int | None:
@@ -177,7 +177,7 @@ def parse_scenario(doc: Any) -> Scenario:
         seed=int(doc.get("seed", 1)),
         jitter=float(doc.get("jitter", 0.0)),
         must_not_stop=bool(doc.get("must_not_stop", False)),
-        history=dict(doc.get("history") or {}),
+        also_tick_minutes=tuple(int(t) for t in doc.get("also_tick_minutes") or ()),
     )
 
 
