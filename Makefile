@@ -13,12 +13,13 @@ PYTEST_ARGS ?=
 PIP_QUIET := -qq --progress-bar off --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test demo lint format bench clean distclean
+.PHONY: help venv test demo simulate lint format bench clean distclean
 
 help:
 	@echo "make venv      create/refresh .venv (requirements-dev.txt) and .venv-checkov"
 	@echo "make test      run pytest (PYTEST_ARGS='-k harness -x' to pass options)"
 	@echo "make demo      run the local end-to-end demo (python -m local.demo)"
+	@echo "make simulate  every leak scenario under every configuration: table + docs/simulation/*.png"
 	@echo "make lint      ruff check + mypy"
 	@echo "make format    ruff format + ruff check --fix"
 	@echo "make bench     run the benchmarks (python -m bench)"
@@ -48,6 +49,9 @@ test: venv
 
 demo: $(STAMP)
 	@$(PY) -m local.demo
+
+simulate: $(STAMP)
+	@$(PY) -m sim --all
 
 lint: $(STAMP)
 	@echo "==> ruff"

@@ -45,16 +45,14 @@ def _configs(paths: list[str], tick: int | None) -> tuple[list[Config], list[str
 
 
 def _tasks(scenarios: list[Scenario], configs: list[Config], logs: Path | None) -> list[Task]:
-    """Per scenario: unguarded, then each configuration, then the tick-driven ones again at the
-    scenario's extra tick intervals (``also_tick_minutes``)."""
+    """Per scenario: unguarded, then each configuration, then the scenario's ``extra_runs``
+    (a configuration again at another tick interval)."""
     tasks = []
+    by_name = {config.name: config for config in configs}
     for scenario in scenarios:
         tasks.append(Task(scenario, None))
         extra = [
-            config.with_tick(tick)
-            for tick in scenario.also_tick_minutes
-            for config in configs
-            if config.tick_minutes is not None and config.tick_minutes != tick
+            by_name[name].with_tick(tick) for name, tick in scenario.extra_runs if name in by_name
         ]
         tasks += [Task(scenario, config, logs) for config in [*configs, *extra]]
     return tasks
@@ -98,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for scenario, results_of in by_scenario.values():
         if scenario.must_not_stop:
-            stopped = [r.config for r in results_of if r.brakes]
+            stopped = [r.config for r in results_of if r.reactions or r.legit_refused]
             by = ", ".join(stopped) or "no configuration"
             print(f"{scenario.name} (must not be stopped): stopped by {by}")
         for result in results_of:

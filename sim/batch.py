@@ -46,4 +46,13 @@ def run_all(tasks: list[Task], jobs: int = 1) -> list[Result]:
         return [_run(task) for task in tasks]
     context = multiprocessing.get_context("spawn")  # no gRPC state crosses a fork
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        return list(pool.map(_run, tasks))
+        # The longest first, so no worker is left alone with a long run at the end.
+        order = sorted(range(len(tasks)), key=lambda i: -_weight(tasks[i]))
+        futures = {i: pool.submit(_run, tasks[i]) for i in order}
+        return [futures[i].result() for i in range(len(tasks))]
+
+
+def _weight(task: Task) -> float:
+    """A guess at a run's cost: its minutes, a watchdog tick weighing about 20 of them."""
+    tick = task.config.tick_minutes if task.config is not None else None
+    return task.scenario.minutes * (1 + (20 / tick if tick else 0))

@@ -34,6 +34,28 @@ def duration(minutes: int | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}"
 
 
+def _first(result: Result) -> str:
+    if result.leak_start is None:
+        reactions = result.reactions
+        return f"stopped at minute {reactions[0].minute}" if reactions else "not stopped"
+    if not result.brakes:
+        return "not stopped"
+    if result.brakes[0].source == "preventive":
+        return "in place before"
+    return duration(result.first_brake)
+
+
+def _held(result: Result) -> str:
+    if result.config == "none":
+        return "nothing (no guard)"
+    if result.leak_start is None:
+        return "; ".join(sorted({b.change for b in result.reactions})) or "—"
+    if not result.brakes:
+        return "no brake applied"
+    late = result.last_attack is not None and result.brakes[0].minute > result.last_attack
+    return result.held or ("none: the leak was over first" if late else "none held")
+
+
 def _row(result: Result, unstopped: Result | None, currency: str) -> tuple[str, ...]:
     if result.leak_start is None:
         billed, share, last = "no leak", "—", "—"
@@ -42,20 +64,9 @@ def _row(result: Result, unstopped: Result | None, currency: str) -> tuple[str, 
         whole = unstopped.leak_cost if unstopped is not None else Decimal(0)
         share = f"{100 * result.leak_cost / whole:.1f} %" if whole else "—"
         last = duration(result.to_last_billed)
-    if result.config == "none":
-        held = "nothing (no guard)"
-    elif not result.brakes:
-        held = "no brake applied"
-    else:
-        late = result.last_attack is not None and result.brakes[0].minute > result.last_attack
-        held = result.held or ("none: the leak was over first" if late else "none held")
-        if result.leak_start is None:
-            held = "; ".join(sorted({b.change for b in result.brakes}))
     refused = f"{result.legit_refused:,} of {result.legit_requests:,}"
-    first = "not stopped" if not result.brakes else duration(result.first_brake)
-    if result.leak_start is None and result.brakes:
-        first = f"stopped at minute {result.brakes[0].minute}"
-    return (result.scenario, result.config, billed, share, first, last, held, refused)
+    return (result.scenario, result.config, billed, share, _first(result), last, _held(result),
+            refused)  # fmt: skip
 
 
 def table(rows: list[tuple[Result, Result | None, str]], markdown: bool = False) -> str:

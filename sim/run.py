@@ -90,8 +90,13 @@ class Result:
         return self.last_billed + 1 - self.leak_start
 
     @property
-    def stopped_anything(self) -> bool:
-        return bool(self.brakes)
+    def reactions(self) -> list[Brake]:
+        """The brakes the guard applied while the scenario ran (not the preventive settings)."""
+        return [b for b in self.brakes if b.source != "preventive"]
+
+    @property
+    def preventive(self) -> bool:
+        return any(b.source == "preventive" for b in self.brakes)
 
 
 def _budget(scenario: Scenario) -> BudgetSpec:

@@ -75,7 +75,7 @@ class Scenario:
     seed: int = 1
     jitter: float = 0.0
     must_not_stop: bool = False
-    also_tick_minutes: tuple[int, ...] = ()
+    extra_runs: tuple[tuple[str, int], ...] = ()  # (configuration name, tick minutes)
 
     @property
     def leak_start(self) -> int | None:
@@ -177,7 +177,9 @@ def parse_scenario(doc: Any) -> Scenario:
         seed=int(doc.get("seed", 1)),
         jitter=float(doc.get("jitter", 0.0)),
         must_not_stop=bool(doc.get("must_not_stop", False)),
-        also_tick_minutes=tuple(int(t) for t in doc.get("also_tick_minutes") or ()),
+        extra_runs=tuple(
+            (str(r["config"]), int(r["tick_minutes"])) for r in doc.get("extra_runs") or ()
+        ),
     )
 
 
