@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sim.run import Result
 
-__all__ = ["duration", "money", "table"]
+__all__ = ["duration", "first_brake", "money", "table"]
 
 _SYMBOL = {"USD": "$", "EUR": "€"}
 HEADERS = (
@@ -34,15 +34,16 @@ def duration(minutes: int | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}"
 
 
-def _first(result: Result) -> str:
+def first_brake(result: Result) -> str:
     if result.leak_start is None:
         reactions = result.reactions
         return f"stopped at minute {reactions[0].minute}" if reactions else "not stopped"
-    if not result.brakes:
+    if result.preventive and result.held == "quota":
+        return "before the leak (lock)"
+    reactions = result.reactions
+    if not reactions:
         return "not stopped"
-    if result.brakes[0].source == "preventive":
-        return "in place before"
-    return duration(result.first_brake)
+    return duration(max(0, reactions[0].minute - result.leak_start))
 
 
 def _held(result: Result) -> str:
@@ -65,7 +66,7 @@ def _row(result: Result, unstopped: Result | None, currency: str) -> tuple[str, 
         share = f"{100 * result.leak_cost / whole:.1f} %" if whole else "—"
         last = duration(result.to_last_billed)
     refused = f"{result.legit_refused:,} of {result.legit_requests:,}"
-    return (result.scenario, result.config, billed, share, _first(result), last, _held(result),
+    return (result.scenario, result.config, billed, share, first_brake(result), last, _held(result),
             refused)  # fmt: skip
 
 
