@@ -25,7 +25,7 @@ class AlertsTopic:
     """One topic and pull subscription per run (``project`` is an emulator project id)."""
 
     def __init__(self, project: str) -> None:
-        from google.cloud import pubsub_v1
+        import google.cloud.pubsub_v1 as pubsub_v1
 
         self.publisher = pubsub_v1.PublisherClient()
         self.subscriber = pubsub_v1.SubscriberClient()

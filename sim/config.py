@@ -88,7 +88,7 @@ def _of_budget(rule: dict[str, Any], amount: Decimal) -> dict[str, Any]:
 
 def policy_doc(config: Config, scenario: Scenario, ledger_project: str) -> dict[str, Any]:
     """The guard's policy document for ``config`` guarding ``scenario``'s project."""
-    doc = json.loads(json.dumps(config.policy))
+    doc: dict[str, Any] = json.loads(json.dumps(config.policy))
     amount = Decimal(str(scenario.budget["amount"]))
     for rule in doc["rules"]:
         rule.update(_of_budget(rule, amount))

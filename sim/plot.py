@@ -30,13 +30,18 @@ def plot(scenario: Scenario, results: list[Result], out_dir: Path) -> Path:
         unguarded = result.config == "none"
         total = money(result.leak_cost, scenario.currency)
         if unguarded:
-            label, style = f"no guard: {total}", {"color": "0.5", "linestyle": "--"}
+            label, color, dash = f"no guard: {total}", "0.5", "--"
         else:
             label = f"{result.config}: {total}, first brake: {first_brake(result)}"
-            style = {"linestyle": _STYLES[i % len(_STYLES)]}
+            color, dash = None, _STYLES[i % len(_STYLES)]
         width = 3.2 - 0.3 * i  # earlier lines wider: identical curves stay visible
         (line,) = ax.plot(
-            hours, result.attacker_curve, label=label, linewidth=max(width, 1.2), **style
+            hours,
+            result.attacker_curve,
+            label=label,
+            linewidth=max(width, 1.2),
+            linestyle=dash,
+            color=color,
         )
         reactions = result.reactions
         if reactions and not unguarded:

@@ -78,5 +78,5 @@ def table(rows: list[tuple[Result, Result | None, str]], markdown: bool = False)
         lines.insert(1, "|" + "---|" * len(HEADERS))
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS))]
-    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
-    return "\n".join(line.rstrip() for line in lines)
+    padded = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    return "\n".join(line.rstrip() for line in padded)

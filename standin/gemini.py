@@ -138,6 +138,7 @@ def service_disabled(project: Project) -> ApiError:
 
 
 def quota_exceeded(limit: Limit, model: str, value: int) -> ApiError:
+    details: list[dict[str, Any]]
     message = (
         "You exceeded your current quota, please check your plan and billing details. For more "
         "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
