@@ -38,7 +38,7 @@ def first_brake(result: Result) -> str:
     if result.leak_start is None:
         reactions = result.reactions
         return f"stopped at minute {reactions[0].minute}" if reactions else "not stopped"
-    if result.preventive and result.held == "quota":
+    if result.preventive and (result.held == "quota" or result.leak_cost == 0):
         return "before the leak (lock)"
     reactions = result.reactions
     if not reactions:
@@ -53,7 +53,10 @@ def _held(result: Result) -> str:
         return "; ".join(sorted({b.change for b in result.reactions})) or "—"
     if not result.brakes:
         return "no brake applied"
-    late = result.last_attack is not None and result.brakes[0].minute > result.last_attack
+    reactions = result.reactions
+    late = result.last_attack is not None and (
+        not reactions or reactions[0].minute > result.last_attack
+    )
     return result.held or ("none: the leak was over first" if late else "none held")
 
 
