@@ -54,9 +54,8 @@ def _held(result: Result) -> str:
     if not result.brakes:
         return "no brake applied"
     reactions = result.reactions
-    late = result.last_attack is not None and (
-        not reactions or reactions[0].minute > result.last_attack
-    )
+    late = bool(reactions) and result.last_attack is not None
+    late = late and reactions[0].minute > (result.last_attack or 0)
     return result.held or ("none: the leak was over first" if late else "none held")
 
 
