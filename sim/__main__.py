@@ -20,7 +20,7 @@ from sim import guards
 from sim.batch import Task, run_all
 from sim.config import Config, load_config
 from sim.emulators import emulators
-from sim.report import table
+from sim.report import matrix, table
 from sim.run import Result
 from sim.scenario import Scenario, load_scenario
 
@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         entry[1].append(result)
         rows.append((result, entry[1][0], scenario.currency))
     print(table(rows, markdown=args.markdown))
+    if args.markdown:
+        print()
+        print(matrix(rows))
     for line in skipped:
         print(line)
     for scenario, results_of in by_scenario.values():

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sim.run import Result
 
-__all__ = ["duration", "first_brake", "money", "table"]
+__all__ = ["duration", "first_brake", "matrix", "money", "table"]
 
 _SYMBOL = {"USD": "$", "EUR": "€"}
 HEADERS = (
@@ -82,3 +82,24 @@ def table(rows: list[tuple[Result, Result | None, str]], markdown: bool = False)
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS))]
     padded = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
     return "\n".join(line.rstrip() for line in padded)
+
+
+def matrix(rows: list[tuple[Result, Result | None, str]]) -> str:
+    """Markdown: one row per scenario, one column per configuration, the leak's billed cost
+    (and the first brake's time) in each cell; a control case says whether it was stopped."""
+    configs = list(dict.fromkeys(r.config for r, _u, _c in rows))
+    cells: dict[str, dict[str, str]] = {}
+    for result, _unstopped, currency in rows:
+        if result.leak_start is None:
+            stopped = result.reactions or result.legit_refused
+            cell = "stopped" if stopped else "not stopped"
+        else:
+            cell = money(result.leak_cost, currency)
+            if result.config != "none":
+                cell += f" ({first_brake(result)})"
+        cells.setdefault(result.scenario, {})[result.config] = cell
+    head = ["scenario", *("no guard" if c == "none" else c for c in configs)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario, by_config in cells.items():
+        lines.append("| " + " | ".join([scenario, *(by_config.get(c, "") for c in configs)]) + " |")
+    return "\n".join(lines)
