@@ -39,7 +39,7 @@ def first_brake(result: Result) -> str:
         reactions = result.reactions
         return f"stopped at minute {reactions[0].minute}" if reactions else "not stopped"
     if result.preventive and (result.held == "quota" or result.leak_cost == 0):
-        return "before the leak (lock)"
+        return "locked beforehand"
     reactions = result.reactions
     if not reactions:
         return "not stopped"
