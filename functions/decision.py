@@ -30,12 +30,16 @@ class Crossing:
     rule: str
     project: str
     dry_run: bool = False
+    # What in the project it is about, when not the whole project: "key:<uid>" (a leaked key,
+    # a key over a per-key rate), so each key is acted on once. "": the project.
+    subject: str = ""
 
     @property
     def doc_id(self) -> str:
         """A stable ledger document id (Firestore ids must not contain '/')."""
         parts = (self.budget_id, self.period, self.budget_amount, self.rule, self.project)
-        key = "|".join(parts) + ("|dry-run" if self.dry_run else "")
+        key = "|".join(parts) + (f"|{self.subject}" if self.subject else "")
+        key += "|dry-run" if self.dry_run else ""
         return hashlib.sha256(key.encode()).hexdigest()[:40]
 
 

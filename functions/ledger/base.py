@@ -175,6 +175,7 @@ class Ledger(ABC):
             "budget_amount": c.budget_amount,
             "rule": c.rule,
             "project": c.project,
+            **({"subject": c.subject} if c.subject else {}),
             "dry_run": c.dry_run,
             "protected": firing.protected,
             "threshold": str(firing.rule.threshold),

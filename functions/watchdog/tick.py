@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from functions import keyrate
 from functions.decision import Firing
 from functions.errors import MalformedMessage, TransientError
 from functions.log import Logger, logger
@@ -62,6 +63,10 @@ class Buckets(Protocol):
     def tokens_between(
         self, projects: Sequence[str], start: datetime, end: datetime
     ) -> list[TokenUsage]: ...
+
+    def keys_between(
+        self, projects: Sequence[str], start: datetime, end: datetime
+    ) -> list[KeyUsage]: ...
 
     def last_minute(self) -> datetime | None: ...
 
@@ -200,6 +205,7 @@ class Watchdog:
         firings = evaluate(
             self.policy, minute, estimates, priced.cost, days, bursts, self._restored
         )
+        firings = self._per_key(firings, buckets, minute, priced.cost, bursts)
         newest = state.last_tick is None or minute >= state.last_tick
         report = self._report(minute, start, estimates) if newest else state.report
         last_tick = minute if newest else state.last_tick
@@ -207,6 +213,38 @@ class Watchdog:
             settled_through=settled, days=days, bursts=bursts, last_tick=last_tick, report=report
         )
         return new, {"estimates": estimates, "firings": firings, "priced": priced}
+
+    def _per_key(
+        self,
+        by_budget: dict[str, list[Firing]],
+        buckets: Buckets,
+        minute: datetime,
+        cost: Any,
+        bursts: dict[str, Any],
+    ) -> dict[str, list[Firing]]:
+        """Rate rules with revoke_offending_keys act per key: one firing per key whose share of
+        the window's spend crossed, none for the others (functions/keyrate.py)."""
+        out: dict[str, list[Firing]] = {}
+        for budget_id, firings in by_budget.items():
+            made: list[Firing] = []
+            for f in firings:
+                if not keyrate.is_per_key(f):
+                    made.append(f)
+                    continue
+                assert f.rule.window_minutes is not None
+                burst = bursts.get(f"{f.rule.name}|{f.project}")
+                since = burst.since if burst is not None else None
+                start = minute - timedelta(minutes=f.rule.window_minutes - 1)
+                requests: dict[str, int] = {}
+                for row in buckets.keys_between(
+                    [f.project], max(start, since or start), minute + MINUTE
+                ):
+                    requests[row.key_uid] = requests.get(row.key_uid, 0) + row.requests
+                spent = spend.window_spend(f.project, cost, minute, f.rule.window_minutes, since)
+                made += keyrate.per_key_firings(f, requests, spent)
+            if made:
+                out[budget_id] = made
+        return out
 
     def _restored(self, doc_id: str) -> datetime | None:
         record = self.executor.ledger.get(doc_id)

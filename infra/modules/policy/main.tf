@@ -40,6 +40,7 @@ locals {
     revoke_offending_keys = [
       "apikeys.keys.delete",
       "apikeys.keys.get",
+      "apikeys.keys.list",
       "serviceusage.operations.get",
     ]
     revoke_leaked_key = [
