@@ -194,6 +194,19 @@ def _project(value: Any, path: str) -> str:
     return _string(value, path, _PROJECT, "a project ID (6-30 lowercase letters, digits, hyphens)")
 
 
+# Actions whose keys come with the firing, so only some rule bases can drive them.
+_ACTION_BASES: dict[str, tuple[tuple[str, ...], str]] = {
+    "revoke_offending_keys": (
+        ("rate",),
+        "revokes the keys a per-key rate names: use it in a rate rule",
+    ),
+    "revoke_leaked_key": (
+        (),
+        "runs on LEAKED_CREDENTIALS abuse events (leaked_key), never in a rule",
+    ),
+}
+
+
 def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
     common = {"name", "basis", "actions"}
     extra = set(value) - common if isinstance(value, Mapping) else set()
@@ -220,6 +233,8 @@ def _rule(value: Any, path: str, known_actions: frozenset[str]) -> Rule:
             raise PolicyError(
                 p, f"unknown action {name!r} (known: {', '.join(sorted(known_actions))})"
             )
+        if name in _ACTION_BASES and basis not in _ACTION_BASES[name][0]:
+            raise PolicyError(p, f"{name} {_ACTION_BASES[name][1]}; this rule's basis is {basis}")
         return name
 
     actions = _list(obj["actions"], f"{path}.actions", action)
