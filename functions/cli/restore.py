@@ -247,9 +247,12 @@ def _show_plan(
     out: Output, project: str, chosen: str | None, records: list[dict[str, Any]], steps: list[Step]
 ) -> None:
     rules = ", ".join(sorted({str(r.get("rule")) for r in records}))
-    out.say(
-        f"restore {project}, period {chosen}, from {len(records)} crossing(s) (rules: {rules}):"
-    )
+    if chosen is None:  # only audit --fix or leaked-key records (functions/cli/restore_keys.py)
+        out.say(f"restore {project}, from {len(records)} key record(s) in the ledger:")
+    else:
+        out.say(
+            f"restore {project}, period {chosen}, from {len(records)} crossing(s) (rules: {rules}):"
+        )
     for step in steps:
         if step.run:
             out.say(f"  {step.what}  (by {step.action})" + (f"; {step.note}" if step.note else ""))
