@@ -88,7 +88,7 @@ def firing(event: LeakEvent, key: keys_api.Key, policy: Policy) -> Firing:
     """The firing for a leaked key: claimed once per (project, key uid)."""
     rule = Rule(LEAK_RULE, Decimal(0), "abuse_event", LEAK_ACTIONS)
     crossing = Crossing(
-        LEAK_SOURCE, "", "0", LEAK_RULE, event.project, policy.dry_run, f"key:{key['uid']}"
+        LEAK_SOURCE, "", "0", LEAK_RULE, event.project, policy.dry_run, subject=f"key:{key['uid']}"
     )
     where = f", found at {event.detected_uri}" if event.detected_uri else ""
     reason = (
