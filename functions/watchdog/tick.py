@@ -6,10 +6,10 @@ Pub/Sub ``publishTime`` is the watchdog's "now" (so tests and simulations drive 
   1. reads the last ``REREAD_MINUTES`` minutes of usage from Cloud Monitoring (from the store's last
      minute instead when ticks were missed, at most ``MAX_CATCH_UP``), one query per metric over the
      metrics scope, and overwrites those per-minute buckets in Firestore;
-  2. in one optimistic update of the watchdog state (functions/watchdog/state.py): reads the open
-     buckets back, prices them (functions/watchdog/pricing.py), folds the minutes no tick will
-     re-read into day totals, computes each budget's period-to-date estimate and each project's
-     window spend, and evaluates the watchdog rules (functions/watchdog/rules.py);
+  2. in one optimistic update of the watchdog state (functions/watchdog/state.py): reads back
+     from the store the period to date, each rule's window (and the trailing week for
+     ``baseline``), exact sums whatever was re-read, prices them (functions/watchdog/pricing.py)
+     and evaluates the watchdog rules (functions/watchdog/rules.py);
   3. runs the firings through the guard's own executor and ledger, one ``Notification`` per budget
      (functions/watchdog/trigger.py), so claims, dry run, protection and the audit trail are the
      budget notifications' own.
@@ -36,7 +36,7 @@ from functions.policy import Policy
 from functions.prices import Prices, load_prices
 from functions.watchdog import spend
 from functions.watchdog.config import WatchdogConfig
-from functions.watchdog.pricing import Priced, price, prices_for
+from functions.watchdog.pricing import price, prices_for
 from functions.watchdog.rules import Estimates, evaluate, iso
 from functions.watchdog.state import State, WatchdogStore
 from functions.watchdog.trigger import tick_notification
@@ -151,12 +151,12 @@ class Watchdog:
         outcome: dict[str, Any] = {}
 
         def change(state: State) -> State:
-            new, found = self._settle(state, minute, start, buckets)
+            new, found = self._evaluate(state, minute, start, buckets)
             outcome.update(found)
             return new
 
         self._client("state").update(change)
-        self._log_estimates(outcome["estimates"], outcome["priced"])
+        self._log_estimates(outcome["estimates"], outcome["unknown"])
         results = self._act(outcome["firings"], outcome["estimates"], now)
         return {
             "tick": iso(now),
@@ -164,7 +164,7 @@ class Watchdog:
             "estimates": outcome["estimates"],
             "firings": outcome["firings"],
             "results": results,
-            "unknown_models": sorted(outcome["priced"].unknown),
+            "unknown_models": sorted(outcome["unknown"]),
         }
 
     def _read_start(self, minute: datetime) -> datetime:
@@ -174,39 +174,45 @@ class Watchdog:
             start = max(minute_of(last), minute - MAX_CATCH_UP)
         return start
 
-    def _window(self) -> int:
-        windows = [r.window_minutes or 0 for r in self.policy.rules]
-        return max([spend.REREAD_MINUTES, *windows])
-
-    def _settle(
+    def _evaluate(
         self, state: State, minute: datetime, start: datetime, buckets: Buckets
     ) -> tuple[State, dict[str, Any]]:
-        settled = state.settled_through or start
-        low = min(settled, minute - timedelta(minutes=self._window() - 1))
-        priced = price(buckets.tokens_between(self.projects, low, minute + MINUTE), self.prices)
-        freeze = minute - timedelta(minutes=spend.REREAD_MINUTES - 1)
-        days = state.days
-        if freeze > settled:
-            days = spend.fold(days, priced.cost, settled, freeze)
-            settled = freeze
-        days = spend.prune(days, spend.billing_day(minute))
+        """Estimates and firings from the store's exact sums; the new state."""
+        windows = {r.window_minutes for r in self.policy.rules if r.window_minutes}
+        baseline = any(r.basis == "baseline" for r in self.policy.rules)
+        read = {
+            what: price(buckets.tokens_between(self.projects, a, b), self.prices)
+            for what, (a, b) in spend.spans(minute, windows, baseline).items()
+        }
+        period = read["period"]
         estimates: Estimates = {
-            b.id: {
-                p: spend.period_to_date(p, days, priced.cost, settled, minute) for p in b.projects
-            }
+            b.id: {p: spend.total(period.cost, p) for p in b.projects}
             for b in self.policy.budgets.values()
         }
+
+        def window_spend(project: str, minutes: int, since: datetime | None) -> Decimal:
+            if since is None or since <= minute - timedelta(minutes=minutes - 1):
+                return spend.total(read[f"window:{minutes}"].cost, project)
+            rows = buckets.tokens_between([project], since, minute + MINUTE)  # after a restore
+            return spend.total(price(rows, self.prices).cost, project)
+
+        def trailing(project: str) -> Decimal:
+            return spend.total(read["trailing"].cost, project) if baseline else Decimal(0)
+
         bursts = dict(state.bursts)
         firings = evaluate(
-            self.policy, minute, estimates, priced.cost, days, bursts, self._restored
+            self.policy, minute, estimates, window_spend, trailing, bursts, self._restored
         )
         newest = state.last_tick is None or minute >= state.last_tick
-        report = self._report(minute, start, estimates) if newest else state.report
-        last_tick = minute if newest else state.last_tick
+        counting = min(state.counting_since or start, start)
         new = state.but(
-            settled_through=settled, days=days, bursts=bursts, last_tick=last_tick, report=report
+            counting_since=counting,
+            bursts=bursts,
+            last_tick=minute if newest else state.last_tick,
+            report=self._report(minute, start, counting, estimates) if newest else state.report,
         )
-        return new, {"estimates": estimates, "firings": firings, "priced": priced}
+        unknown = set().union(*(r.unknown for r in read.values()))
+        return new, {"estimates": estimates, "firings": firings, "unknown": unknown}
 
     def _restored(self, doc_id: str) -> datetime | None:
         record = self.executor.ledger.get(doc_id)
@@ -216,10 +222,13 @@ class Watchdog:
     def _currency(self, budget_id: str) -> str:
         return self.policy.budgets[budget_id].currency or self.prices.currency
 
-    def _report(self, minute: datetime, start: datetime, estimates: Estimates) -> dict[str, Any]:
+    def _report(
+        self, minute: datetime, start: datetime, counting: datetime, estimates: Estimates
+    ) -> dict[str, Any]:
         return {
             "tick": iso(minute),
             "read_from": iso(start),
+            "counting_since": iso(counting),
             "period": iso(spend.period_start(minute)),
             "budgets": {
                 budget_id: {
@@ -232,13 +241,13 @@ class Watchdog:
             },
         }
 
-    def _log_estimates(self, estimates: Estimates, priced: Priced) -> None:
-        if priced.unknown:
+    def _log_estimates(self, estimates: Estimates, unknown: set[str]) -> None:
+        if unknown:
             self.log.warning(
                 "watchdog: models missing from the price table, priced at the unknown-model rate "
                 f"({self.prices.unknown.input}/{self.prices.unknown.output} per 1M tokens): "
-                + ", ".join(sorted(priced.unknown)),
-                models=sorted(priced.unknown),
+                + ", ".join(sorted(unknown)),
+                models=sorted(unknown),
             )
         for budget_id, per in estimates.items():
             amount = self.policy.budgets[budget_id].amount
