@@ -8,8 +8,8 @@ INFO (``watchdog reconciliation``). An estimate below the billed cost by more th
 counting after the period began: then the record says ``complete: false``), so the guard's
 alert on ERROR logs pages someone: an under-estimating watchdog is the dangerous direction.
 The budget counts every service of its projects, the estimate only Gemini tokens: a budget
-filtered to the Gemini API service is the one to compare (README). Never raises: a failure here is one WARNING, and the
-notification's own handling is not affected.
+filtered to the Gemini API service is the one to compare (README). Never raises: a failure
+here is one WARNING, and the notification's own handling is not affected.
 """
 
 from __future__ import annotations
