@@ -1,11 +1,11 @@
-"""One watchdog tick: read usage, overwrite buckets, price, settle, evaluate, act (the I/O).
+"""One watchdog tick: read usage, overwrite buckets, price, evaluate, act (the I/O lives here).
 
 A Cloud Scheduler job publishes to the watchdog's topic every ``interval_minutes``; the tick's
 Pub/Sub ``publishTime`` is the watchdog's "now" (so tests and simulations drive time). One tick:
 
-  1. reads the last ``REREAD_MINUTES`` minutes of usage from Cloud Monitoring (from the store's last
-     minute instead when ticks were missed, at most ``MAX_CATCH_UP``), one query per metric over the
-     metrics scope, and overwrites those per-minute buckets in Firestore;
+  1. reads the last ``REREAD_MINUTES`` minutes of usage from Cloud Monitoring (from the last
+     tick instead when ticks were missed, at most ``MAX_CATCH_UP``), one query per metric over
+     the metrics scope, and overwrites those per-minute buckets in Firestore;
   2. in one optimistic update of the watchdog state (functions/watchdog/state.py): reads back
      from the store the period to date, each rule's window (and the trailing week for
      ``baseline``), exact sums whatever was re-read, prices them (functions/watchdog/pricing.py)
@@ -24,6 +24,7 @@ Firestore, an action) is raised after every budget's firings ran, so Pub/Sub red
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -141,9 +142,11 @@ class Watchdog:
         minute = minute_of(now)
         start = self._read_start(minute)
         reader, buckets = self._client("reader"), self._client("buckets")
-        rows = reader.tokens(start, minute + MINUTE)
-        buckets.write_tokens(rows)
-        buckets.write_keys(reader.key_requests(start, minute + MINUTE))
+        end = minute + MINUTE
+        with ThreadPoolExecutor(1) as pool:  # requests per key alongside the tokens
+            keys = pool.submit(lambda: buckets.write_keys(reader.key_requests(start, end)))
+            buckets.write_tokens(reader.tokens(start, end))
+            keys.result()
         minutes_read = int((minute + MINUTE - start) / MINUTE)
         self.log.info(
             "watchdog tick", tick=iso(now), projects=len(self.projects), minutes_read=minutes_read
@@ -168,8 +171,19 @@ class Watchdog:
         }
 
     def _read_start(self, minute: datetime) -> datetime:
-        start = minute - timedelta(minutes=spend.REREAD_MINUTES - 1)
-        last = self._client("buckets").last_minute()
+        """The last 15 minutes; after missed ticks, from the last tick's 15 (at most a day back).
+
+        Anchored on the last tick rather than on the newest stored minute: an idle project
+        writes no buckets, and would otherwise make every tick read a whole day. Without a
+        state (first tick, or lost) the store's newest minute is the anchor.
+        """
+        reread = timedelta(minutes=spend.REREAD_MINUTES - 1)
+        start = minute - reread
+        last = self._client("state").state().last_tick
+        if last is not None:
+            last -= reread  # what that tick could not see yet, it would have re-read
+        else:
+            last = self._client("buckets").last_minute()
         if last is not None and last < start:
             start = max(minute_of(last), minute - MAX_CATCH_UP)
         return start
