@@ -179,13 +179,10 @@ class Watchdog:
         """
         reread = timedelta(minutes=spend.REREAD_MINUTES - 1)
         start = minute - reread
-        last = self._client("state").state().last_tick
-        if last is not None:
-            last -= reread  # what that tick could not see yet, it would have re-read
-        else:
-            last = self._client("buckets").last_minute()
-        if last is not None and last < start:
-            start = max(minute_of(last), minute - MAX_CATCH_UP)
+        last = self._client("state").state().last_tick or self._client("buckets").last_minute()
+        if last is not None and last < start:  # ticks were missed
+            # From what the last tick re-read: it could not see its own last minutes yet.
+            start = max(minute_of(last) - reread, minute - MAX_CATCH_UP)
         return start
 
     def _evaluate(
