@@ -178,7 +178,7 @@ def outcome(policy: Policy, firing: Firing, action_name: str) -> tuple[str, str]
 def result(n: Notification, policy: Policy, firings: list[Firing]) -> dict[str, Any]:
     """The plan as data: the notification, every rule, each firing rule's projects and actions."""
     rules = []
-    for rule in policy.rules:
+    for rule in (r for r in policy.rules if r.from_budget):  # the watchdog's are not a bill's
         mine = [f for f in firings if f.rule.name == rule.name]
         projects = []
         for firing in mine:

@@ -247,3 +247,33 @@ def test_budget_notifications_ignore_watchdog_rules() -> None:
     )
     assert decide(n, policy) == []
     assert spend.period_start(T0).isoformat() == "2026-11-01T07:00:00+00:00"
+
+
+def test_the_watchdog_imports_no_google_client_before_its_first_tick() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    probe = (
+        "import json, sys\n"
+        "import functions_framework\n"
+        "before = set(sys.modules)\n"
+        "import main\n"
+        "from functions.watchdog import tick, rules, pricing, spend, state, reconcile\n"
+        "w = tick.Watchdog(main._guard.policy, main._guard.executor)\n"
+        "roots = ('google', 'grpc', 'requests', 'urllib3', 'proto')\n"
+        "print(json.dumps(sorted(m for m in set(sys.modules) - before "
+        "if m.split('.')[0] in roots)))\n"
+    )
+    doc = json.dumps(watchdog_policy([*ESTIMATE, *RATE]))
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        env={"BUDGET_GUARD_POLICY": doc, "PYTHONPATH": str(root), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
