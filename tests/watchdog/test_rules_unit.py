@@ -277,3 +277,32 @@ def test_the_watchdog_imports_no_google_client_before_its_first_tick() -> None:
         timeout=60,
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_baseline_fires_on_a_spike_over_the_trailing_week_and_not_on_normal_use() -> None:
+    usage = Usage()
+    now = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)  # noon Pacific
+    today = spend.day_start(now)
+    for i in range(7 * 24):  # the week before today, $0.50 a minute (hour rows, as the store)
+        hour = today - timedelta(hours=i + 1)
+        usage.buckets[("gemini-prod", PRO, hour)] = TokenUsage(
+            "gemini-prod", PRO, hour, 0, 60 * 50_000
+        )
+    rule = {
+        "name": "spike",
+        "basis": "baseline",
+        "window_minutes": 10,
+        "amount": 10,
+        "multiple": 3,
+        "actions": ["notify"],
+    }
+    dog, ledger, _ = make([rule], usage)
+    usage.burn(now - timedelta(minutes=60), 30, 1)  # $10 per 10 minutes: >= amount, < 3 x $5
+    for m in range(-55, -25, 5):
+        dog.tick(now + timedelta(minutes=m))
+    assert ledger.records() == []
+    usage.burn(now - timedelta(minutes=20), 20, 2)  # $20 per 10 minutes: 4 x the average
+    for m in range(-15, 5, 5):
+        dog.tick(now + timedelta(minutes=m))
+    (record,) = ledger.records()
+    assert "3 x the trailing 7-day average 5" in record["reason"], record["reason"]
