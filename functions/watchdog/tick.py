@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -57,6 +58,10 @@ class Reader(Protocol):
 
 class Buckets(Protocol):
     def write_tokens(self, rows: Sequence[TokenUsage]) -> Any: ...
+
+    def keys_between(
+        self, projects: Sequence[str], start: datetime, end: datetime
+    ) -> list[KeyUsage]: ...
 
     def write_keys(self, rows: Sequence[KeyUsage]) -> Any: ...
 
@@ -214,6 +219,10 @@ class Watchdog:
         firings = evaluate(
             self.policy, minute, estimates, window_spend, trailing, bursts, self._restored
         )
+        firings = {
+            b: [self._with_busiest_key(f, minute, buckets) for f in found]
+            for b, found in firings.items()
+        }
         newest = state.last_tick is None or minute >= state.last_tick
         counting = min(state.counting_since or start, start)
         new = state.but(
@@ -224,6 +233,22 @@ class Watchdog:
         )
         unknown = set().union(*(r.unknown for r in read.values()))
         return new, {"estimates": estimates, "firings": firings, "unknown": unknown}
+
+    def _with_busiest_key(self, firing: Firing, minute: datetime, buckets: Buckets) -> Firing:
+        """A rate or baseline firing's reason names the API key with most requests in its
+        window (its uid, never its string): where an operator looks first."""
+        window = firing.rule.window_minutes
+        if window is None:
+            return firing
+        start = minute - timedelta(minutes=window - 1)
+        counts: dict[str, int] = {}
+        for row in buckets.keys_between([firing.project], start, minute + MINUTE):
+            counts[row.key_uid] = counts.get(row.key_uid, 0) + row.requests
+        if not counts:
+            return firing
+        uid = max(counts, key=lambda k: (counts[k], k))
+        why = f"{firing.reason}; busiest API key {uid}: {counts[uid]} requests in the window"
+        return replace(firing, reason=why)
 
     def _restored(self, doc_id: str) -> datetime | None:
         record = self.executor.ledger.get(doc_id)
@@ -253,6 +278,13 @@ class Watchdog:
         }
 
     def _log_estimates(self, estimates: Estimates, unknown: set[str]) -> None:
+        for budget_id in estimates:
+            if self._currency(budget_id) != self.prices.currency:
+                self.log.warning(
+                    f"watchdog: budget {budget_id} is in {self._currency(budget_id)}, the price "
+                    f"table in {self.prices.currency}: its estimate is in {self.prices.currency}",
+                    budget=budget_id,
+                )
         if unknown:
             self.log.warning(
                 "watchdog: models missing from the price table, priced at the unknown-model rate "

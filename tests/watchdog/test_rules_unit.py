@@ -66,6 +66,9 @@ class Usage:
     def key_requests(self, start: datetime, end: datetime) -> list[Any]:
         return []
 
+    def keys_between(self, projects: Any, start: datetime, end: datetime) -> list[Any]:
+        return []
+
     # Buckets
     def write_tokens(self, rows: list[TokenUsage]) -> None:
         for r in rows:

@@ -64,6 +64,8 @@ def test_a_150_dollar_a_minute_leak_is_acted_on_within_two_ticks_plus_the_delay(
     assert record["source"] == "watchdog" and record["rule"] == "leak"
     assert record["actions"]["revoke_keys"]["status"] == "done"
     assert "in the last 10 minutes >= 100" in record["reason"]
+    # The key's requests (request_count, 180 s delay): 4 visible minutes x 60 requests.
+    assert "busiest API key b7e41d08-52c3-4f96-a1d7-6e0c9f3a8b25: 240 requests" in record["reason"]
     (crossed,) = w.crossed()
     assert crossed["event"]["source"] == "watchdog" and crossed["project"] == "gemini-prod"
     # shared-infra is in the budget but protected and idle: nothing fires for it.
