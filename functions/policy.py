@@ -21,6 +21,7 @@ __all__ = [
     "ENV_POLICY",
     "ENV_POLICY_FILE",
     "GEMINI_SERVICE",
+    "PROJECT_PLACEHOLDER",
     "Budget",
     "KeysConfig",
     "LedgerConfig",
@@ -33,6 +34,7 @@ __all__ = [
 ENV_POLICY = "BUDGET_GUARD_POLICY"
 ENV_POLICY_FILE = "BUDGET_GUARD_POLICY_FILE"
 GEMINI_SERVICE = "generativelanguage.googleapis.com"
+PROJECT_PLACEHOLDER = "{project}"
 BASES = ("actual", "forecast")
 
 _ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
@@ -77,10 +79,18 @@ class LedgerConfig:
 
 @dataclass(frozen=True)
 class KeysConfig:
-    """Which API keys the key actions select, and where rotated key strings go."""
+    """Which API keys the key actions select, and where rotated key strings go.
+
+    ``secret`` may hold ``{project}`` (``PROJECT_PLACEHOLDER``): each guarded project's rotation
+    then writes to its own secret, so every consumer finds its own project's keys at ``latest``.
+    """
 
     match: str | tuple[str, ...] = "gemini"
     secret: str | None = None
+
+    def secret_for(self, project: str) -> str | None:
+        """The secret ``project``'s rotations write to, or None when none is configured."""
+        return None if self.secret is None else self.secret.replace(PROJECT_PLACEHOLDER, project)
 
 
 @dataclass(frozen=True)
@@ -239,8 +249,36 @@ def _keys(value: Any, path: str) -> KeysConfig:
             )
     secret = obj.get("secret")
     if secret is not None:
-        secret = _string(secret, f"{path}.secret", _SECRET, "projects/PROJECT/secrets/NAME")
+        # Checked with the longest project ID in place of the placeholder: every name it makes
+        # is a valid secret name.
+        _string(secret, f"{path}.secret", None)
+        _string(
+            secret.replace(PROJECT_PLACEHOLDER, "p" * 30),
+            f"{path}.secret",
+            _SECRET,
+            "projects/PROJECT/secrets/NAME (NAME may hold {project})",
+        )
     return KeysConfig(match, secret)
+
+
+def _one_writer_per_secret(policy: Policy) -> None:
+    """Refuse a key secret that the rotations of several projects would each overwrite."""
+    secret = policy.keys.secret
+    if secret is None or PROJECT_PLACEHOLDER in secret:
+        return
+    if not any("rotate_keys" in rule.actions for rule in policy.rules):
+        return
+    writers = sorted(
+        {p for b in policy.budgets.values() for p in b.projects if not policy.is_protected(p)}
+    )
+    if len(writers) > 1:
+        raise PolicyError(
+            "keys.secret",
+            f"would be overwritten by the rotate_keys of {len(writers)} projects "
+            f"({', '.join(writers)}): each version holds one project's keys, so the others' "
+            f"consumers would lose theirs. Put {PROJECT_PLACEHOLDER} in the secret's name "
+            f"(e.g. {secret}-{PROJECT_PLACEHOLDER}) for one secret per project",
+        )
 
 
 def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Policy:
@@ -274,7 +312,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
     )
     if not services:
         raise PolicyError("services", "must name at least one service")
-    return Policy(
+    policy = Policy(
         billing_account=_string(
             obj["billing_account"],
             "billing_account",
@@ -297,6 +335,8 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         keys=_keys(obj.get("keys", {}), "keys"),
         services=services,
     )
+    _one_writer_per_secret(policy)
+    return policy
 
 
 def load_policy(environ: Mapping[str, str] | None = None) -> Policy:

@@ -212,7 +212,12 @@ def test_trigger_may_invoke_only_the_functions_service(root: Module) -> None:
 def test_secret_and_events_grants_are_resource_scoped(root: Module) -> None:
     secret = root.resource("google_secret_manager_secret_iam_member", "key_secret")
     assert secret["role"] == "roles/secretmanager.secretVersionAdder"
-    assert "rotate_keys" in secret["count"]
+    assert "rotate_keys" in secret["for_each"]
+    # one grant per secret the rotations write to (one per guarded project with {project})
+    assert "local.key_secret_ids" in secret["for_each"]
+    assert secret["secret_id"] == "${each.key}"
+    made = root.resource("google_secret_manager_secret", "keys")
+    assert "local.key_secret_ids" in made["for_each"] and made["secret_id"] == "${each.key}"
     events = root.resource("google_pubsub_topic_iam_member", "events_publisher")
     assert events["topic"] == "${google_pubsub_topic.events.name}"
     assert events["role"] == "roles/pubsub.publisher"

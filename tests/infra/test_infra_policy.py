@@ -236,6 +236,28 @@ def test_bad_input_is_refused_with_a_readable_message(
     assert message in error, error
 
 
+def test_one_secret_per_project_renders_and_passes_the_functions_validation(
+    tf: Terraform,
+) -> None:
+    secret = "projects/guard-host/secrets/gemini-api-key-{project}"
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod", "gemini-staging"]}}
+    extra = {**SAMPLE["extra"], "key_secret": secret}
+    doc = rendered(tf.apply(sample(budgets=budgets, extra=extra)))
+    assert doc["keys"]["secret"] == secret
+    assert parse_policy(doc).keys.secret_for("gemini-staging") == secret.replace(
+        "{project}", "gemini-staging"
+    )
+
+
+def test_one_secret_for_several_rotated_projects_is_refused_at_plan(tf: Terraform) -> None:
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod", "gemini-staging"]}}
+    error = tf.plan_error(sample(budgets=budgets))
+    assert "key_secret would be overwritten by the rotate_keys of several" in error, error
+    # the same policy is refused by the function, naming the field
+    with pytest.raises(PolicyError, match=r"^keys\.secret: would be overwritten"):
+        parse_policy({**EXPECTED, "budgets": budgets})
+
+
 WIRING_TF = """
 # The root module's wiring with terraform_data standing in for the google resources: the budget
 # takes the threshold rules from the module and the module takes the budget's UUID from its name,

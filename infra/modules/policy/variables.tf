@@ -143,13 +143,23 @@ variable "key_match_display_names" {
 }
 
 variable "key_secret" {
-  description = "Secret Manager secret that receives rotated key strings, as projects/PROJECT/secrets/NAME. null: rotate_keys keeps no copy of the new key strings."
+  description = "Secret Manager secret that receives rotated key strings, as projects/PROJECT/secrets/NAME; NAME may hold {project} (one secret per guarded project). null: rotate_keys keeps no copy of the new key strings."
   type        = string
   default     = null
 
   validation {
-    condition     = var.key_secret == null || can(regex("^projects/[a-z0-9-]{6,30}/secrets/[A-Za-z0-9_-]{1,255}$", var.key_secret))
-    error_message = "key_secret must be a full secret name: projects/PROJECT_ID/secrets/SECRET_ID (secret IDs use letters, digits, '_' and '-')."
+    condition     = var.key_secret == null || can(regex("^projects/[a-z0-9-]{6,30}/secrets/[A-Za-z0-9_-]{1,255}$", replace(coalesce(var.key_secret, "-"), "{project}", "pppppppppppppppppppppppppppppp")))
+    error_message = "key_secret must be a full secret name: projects/PROJECT_ID/secrets/SECRET_ID (secret IDs use letters, digits, '_' and '-', and may hold {project})."
+  }
+  # The function refuses the same policy at start-up (keys.secret): refuse it at plan time.
+  validation {
+    condition = (
+      var.key_secret == null
+      || strcontains(coalesce(var.key_secret, "-"), "{project}")
+      || !contains(flatten([for r in var.rules : r.actions]), "rotate_keys")
+      || length(setsubtract(toset(flatten([for b in var.budgets : b.projects])), toset(var.protected_projects))) <= 1
+    )
+    error_message = "key_secret would be overwritten by the rotate_keys of several guarded projects (each version holds one project's keys): put {project} in its name, e.g. gemini-api-key-{project}."
   }
 }
 
