@@ -22,7 +22,9 @@ from functions.errors import MalformedMessage, SpoofedMessage
 
 __all__ = [
     "EVENT_TYPE",
+    "MAX_AMOUNT",
     "MAX_DATA_BYTES",
+    "MIN_AMOUNT",
     "Notification",
     "decode_data",
     "from_cloud_event",
@@ -33,7 +35,10 @@ EVENT_TYPE = "google.cloud.pubsub.topic.v1.messagePublished"
 SCHEMA_VERSION = "1.0"
 # A real notification is about 300 bytes; anything near Pub/Sub's 10 MB limit is hostile.
 MAX_DATA_BYTES = 16 * 1024
+# Amounts are money: below a quadrillion, and 0 or at least a nano (1e-9), the smallest amount
+# Cloud Billing's Money type expresses. Outside that range a message is crafted, not billed.
 MAX_AMOUNT = Decimal("1e15")
+MIN_AMOUNT = Decimal("1e-9")
 MAX_RATIO = Decimal("1e6")
 # A period cannot start after the message about it was published; allow for clock skew.
 CLOCK_SKEW = timedelta(hours=1)
@@ -69,7 +74,10 @@ class Notification:
 
     @property
     def spend_ratio(self) -> Decimal:
-        """Actual spend as a fraction of the budget (1 = 100 %)."""
+        """Actual spend as a fraction of the budget (1 = 100 %); of a zero budget, infinite
+        once anything is spent (``decision``: any spend crosses every threshold), else 0."""
+        if self.budget_amount == 0:
+            return Decimal("Infinity") if self.cost_amount > 0 else Decimal(0)
         return self.cost_amount / self.budget_amount
 
 
@@ -94,6 +102,8 @@ def _amount(value: Any) -> Decimal:
         raise ValueError("must not be negative")
     if number >= MAX_AMOUNT:
         raise ValueError(f"must be below {MAX_AMOUNT:.0e}")
+    if 0 < number < MIN_AMOUNT:
+        raise ValueError("must be 0 or at least 1e-9 (a nano: Cloud Billing's smallest unit)")
     return number
 
 
@@ -238,8 +248,6 @@ def parse(
 
 
 def _check_consistent(n: Notification) -> None:
-    if n.budget_amount <= 0:
-        raise MalformedMessage("data.budgetAmount must be greater than zero")
     if n.publish_time is not None and n.cost_interval_start > n.publish_time + CLOCK_SKEW:
         raise MalformedMessage(
             f"data.costIntervalStart {n.period} is after the message's publishTime"
