@@ -373,3 +373,15 @@ variable "custom_role_id" {
     error_message = "custom_role_id must be 3-64 letters, digits, '_' or '.'."
   }
 }
+
+variable "key_service_accounts" {
+  description = "Service accounts (emails, ACCOUNT@PROJECT.iam.gserviceaccount.com) that API keys rotate_keys replaces are bound to. The guard gets roles/iam.serviceAccountUser (iam.serviceAccounts.actAs) on each of these accounts only, which Google requires to bind a replacement key to them. Empty: keys bound to a service account cannot be rotated (the create is refused with 403; `budget-guard check` says so)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for e in var.key_service_accounts : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$", e))])
+    error_message = "key_service_accounts must be user-managed service account emails: ACCOUNT@PROJECT.iam.gserviceaccount.com."
+  }
+}

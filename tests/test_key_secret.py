@@ -21,6 +21,7 @@ from functions.ledger.memory import MemoryLedger
 from functions.log import Logger
 from functions.policy import parse_policy
 from standin import StandIn
+from standin.permissions import ACT_AS_PERMISSION
 from tests.sample import BUDGET, event, policy_doc
 
 SHARED = "projects/guard-host/secrets/gemini-api-key"
@@ -95,7 +96,9 @@ def payloads(standin: StandIn, secret: str) -> list[dict[str, str]]:
 def test_each_project_hands_its_own_keys_to_its_own_secret(standin: StandIn) -> None:
     with standin.world.lock:  # staging gets a key named like one of prod's
         for project in ("gemini-prod", "gemini-staging"):
-            standin.world.projects[project].granted_permissions = sorted(RotateKeys.permissions)
+            standin.world.projects[project].granted_permissions = sorted(
+                RotateKeys.permissions | {ACT_AS_PERMISSION}
+            )
         (staging,) = standin.world.projects["gemini-staging"].keys
         staging.display_name = "Gemini API Key"
     ledger = MemoryLedger()

@@ -7,6 +7,8 @@
     billing P     P is linked to the policy's billing account (else the budget never sees its spend)
     topic         events_topic exists (when configured)
     secret        keys.secret exists (when configured; each project's when it holds {project})
+    actas P       may bind replacement keys to the service accounts P's rotated keys are bound to
+                  (iam.serviceAccounts.actAs on each; only when a rule uses rotate_keys)
     iam ledger    the ledger project grants the Firestore entity permissions the guard uses
     ledger        the ledger database answers (one read of the crossings collection)
 
@@ -24,6 +26,7 @@ from typing import TypeVar
 
 from functions import gcp
 from functions.actions import REGISTRY
+from functions.cli.check_act_as import act_as_checks
 from functions.cli.common import add_common, load
 from functions.cli.output import FAIL, PASS, SKIP, Output
 from functions.errors import ActionFailed, TransientError
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         checks.append(_billing(out, policy, project))
     checks.append(_topic(out, policy))
     checks += _secrets(out, policy, guarded)
+    checks += act_as_checks(out, policy, guarded, _attempt)
     checks += _iam(
         out,
         "iam ledger",

@@ -224,6 +224,18 @@ def test_secret_and_events_grants_are_resource_scoped(root: Module) -> None:
     assert ref(events["member"]) == "google_service_account.function.member"
 
 
+def test_act_as_is_granted_on_the_listed_service_accounts_only(root: Module) -> None:
+    """Binding a replacement key to an account needs actAs on it: never on a project."""
+    grant = root.resource("google_service_account_iam_member", "key_service_account_user")
+    assert grant["role"] == "roles/iam.serviceAccountUser"
+    assert "rotate_keys" in grant["for_each"] and "var.key_service_accounts" in grant["for_each"]
+    assert "${each.key}" in grant["service_account_id"]
+    assert ref(grant["member"]) == "google_service_account.function.member"
+    for rtype in ("google_project_iam_member", "google_project_iam_binding"):
+        for body in root.of_type(rtype).values():
+            assert body.get("role") != "roles/iam.serviceAccountUser"
+
+
 def test_dead_letters_are_kept_and_the_trigger_subscription_points_at_them(root: Module) -> None:
     dlq = root.resource("google_pubsub_subscription", "dead_letter")
     assert dlq["topic"] == "${google_pubsub_topic.dead_letter.id}"
