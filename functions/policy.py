@@ -261,6 +261,26 @@ def _keys(value: Any, path: str) -> KeysConfig:
     return KeysConfig(match, secret)
 
 
+def _host_not_unlinked(policy: Policy) -> None:
+    """Refuse disable_billing on the guard's own host project (the ledger's project).
+
+    Unlinking it would stop the guard itself (the function, its ledger, its alerts) in the middle
+    of a crossing, with the other projects' brakes possibly not yet run. Host the guard in a
+    project of its own (infra/README.md), or protect the host project.
+    """
+    host = policy.ledger.project
+    if policy.is_protected(host) or not any("disable_billing" in r.actions for r in policy.rules):
+        return
+    for budget in policy.budgets.values():
+        if host in budget.projects:
+            raise PolicyError(
+                f"budgets.{budget.id}.projects[{budget.projects.index(host)}]",
+                f"{host} is the guard's own host project (ledger.project): disable_billing there "
+                "would stop the guard itself; host the guard in a project of its own, or add "
+                f"{host} to protected_projects",
+            )
+
+
 def _one_writer_per_secret(policy: Policy) -> None:
     """Refuse a key secret that the rotations of several projects would each overwrite."""
     secret = policy.keys.secret
@@ -336,6 +356,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         services=services,
     )
     _one_writer_per_secret(policy)
+    _host_not_unlinked(policy)
     return policy
 
 

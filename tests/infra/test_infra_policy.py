@@ -258,6 +258,14 @@ def test_one_secret_for_several_rotated_projects_is_refused_at_plan(tf: Terrafor
         parse_policy({**EXPECTED, "budgets": budgets})
 
 
+def test_disable_billing_on_the_host_project_is_refused_at_plan(tf: Terraform) -> None:
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod", "guard-host"]}}
+    error = tf.plan_error(sample(budgets=budgets))
+    assert "would stop the guard itself" in error, error
+    protected = {**SAMPLE["extra"], "protected_projects": ["guard-host"]}
+    parse_policy(rendered(tf.apply(sample(budgets=budgets, extra=protected))))
+
+
 WIRING_TF = """
 # The root module's wiring with terraform_data standing in for the google resources: the budget
 # takes the threshold rules from the module and the module takes the budget's UUID from its name,

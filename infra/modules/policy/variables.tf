@@ -89,6 +89,15 @@ variable "protected_projects" {
     condition     = alltrue([for p in var.protected_projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))])
     error_message = "protected_projects must be project IDs (6-30 characters: lower-case letters, digits, hyphens; starting with a letter)."
   }
+  # The function refuses the same policy at start-up: unlinking the host's billing stops the guard.
+  validation {
+    condition = (
+      contains(var.protected_projects, var.ledger_project)
+      || !contains(flatten([for r in var.rules : r.actions]), "disable_billing")
+      || !contains(flatten([for b in var.budgets : b.projects]), var.ledger_project)
+    )
+    error_message = "The guard's host project (project_id, where its ledger lives) is a guarded project and a rule uses disable_billing: unlinking it would stop the guard itself. Host the guard in a project of its own, or list the host in protected_projects."
+  }
 }
 
 variable "dry_run" {
