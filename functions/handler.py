@@ -52,7 +52,9 @@ class Guard:
         message_id = _message_id(cloud_event)
         try:
             notification = parse(
-                from_cloud_event(cloud_event), self.policy.billing_account, self.policy.budgets
+                from_cloud_event(cloud_event, self.policy.source_topic),
+                self.policy.billing_account,
+                self.policy.budgets,
             )
             firings = decide(notification, self.policy)
         except RejectedMessage as exc:

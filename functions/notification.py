@@ -42,6 +42,14 @@ MIN_AMOUNT = Decimal("1e-9")
 MAX_RATIO = Decimal("1e6")
 # A period cannot start after the message about it was published; allow for clock skew.
 CLOCK_SKEW = timedelta(hours=1)
+# The longest a budget period of each calendar period lasts: Cloud Billing publishes a
+# notification within its period, so a period start older than that before publishTime is stale.
+PERIOD_LENGTH = {
+    "MONTH": timedelta(days=31),
+    "QUARTER": timedelta(days=92),
+    "YEAR": timedelta(days=366),
+}
+PUBSUB_SOURCE = "//pubsub.googleapis.com/"
 
 _ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
 _BUDGET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -265,16 +273,33 @@ def _check_origin(n: Notification, billing_account: str, budgets: Mapping[str, A
     currency = getattr(budget, "currency", None)
     if currency is not None and n.currency_code != currency:
         raise SpoofedMessage(f"currencyCode {n.currency_code} is not the budget's {currency}")
+    period = getattr(budget, "calendar_period", None)
+    age = None if n.publish_time is None else n.publish_time - n.cost_interval_start
+    if period is not None and age is not None and age > PERIOD_LENGTH[period] + CLOCK_SKEW:
+        raise MalformedMessage(
+            f"data.costIntervalStart {n.period} is stale: more than one {period} budget "
+            f"period ({PERIOD_LENGTH[period].days} days) before the publishTime"
+        )
 
 
-def from_cloud_event(event: Any) -> Mapping[str, Any]:
-    """Return the Pub/Sub message inside a functions-framework CloudEvent, checking its type."""
+def from_cloud_event(event: Any, source_topic: str | None = None) -> Mapping[str, Any]:
+    """Return the Pub/Sub message inside a functions-framework CloudEvent, checking its type and,
+    when ``source_topic`` is given, that its source is that topic (Eventarc sets the source)."""
     try:
         event_type = event["type"]
     except (KeyError, TypeError):
         event_type = None
     if event_type != EVENT_TYPE:
         raise MalformedMessage(f"CloudEvent type {str(event_type)[:80]!r} is not {EVENT_TYPE}")
+    if source_topic is not None:
+        try:
+            source = event["source"]
+        except (KeyError, TypeError):
+            source = None
+        if source != PUBSUB_SOURCE + source_topic:
+            raise SpoofedMessage(
+                f"CloudEvent source {str(source)[:120]!r} is not the alerts topic {source_topic}"
+            )
     data = getattr(event, "data", None)
     if not isinstance(data, Mapping) or not isinstance(data.get("message"), Mapping):
         raise MalformedMessage("CloudEvent data has no Pub/Sub message")

@@ -36,6 +36,7 @@ ENV_POLICY_FILE = "BUDGET_GUARD_POLICY_FILE"
 GEMINI_SERVICE = "generativelanguage.googleapis.com"
 PROJECT_PLACEHOLDER = "{project}"
 BASES = ("actual", "forecast")
+CALENDAR_PERIODS = ("MONTH", "QUARTER", "YEAR")
 
 _ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
 _BUDGET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -67,6 +68,9 @@ class Budget:
     id: str
     projects: tuple[str, ...]
     currency: str | None = None
+    # MONTH, QUARTER or YEAR (Terraform fills it): a period start older than one such period
+    # before the message was published is refused as stale. None: not checked.
+    calendar_period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class Policy:
     events_topic: str | None = None
     keys: KeysConfig = field(default_factory=KeysConfig)
     services: tuple[str, ...] = (GEMINI_SERVICE,)
+    # The alerts topic (projects/P/topics/T) the CloudEvent's source must name. None: not checked.
+    source_topic: str | None = None
 
     def is_protected(self, project: str) -> bool:
         return project in self.protected_projects
@@ -223,14 +229,20 @@ def _budgets(value: Any, path: str) -> dict[str, Budget]:
     for budget_id, spec in value.items():
         p = f"{path}.{budget_id}"
         _string(budget_id, p, _BUDGET, "a budget id (the UUID at the end of the budget's name)")
-        obj = _object(spec, p, {"projects"}, {"currency"})
+        obj = _object(spec, p, {"projects"}, {"currency", "calendar_period"})
         projects = _list(obj["projects"], f"{p}.projects", _project)
         if not projects:
             raise PolicyError(f"{p}.projects", "must name at least one project")
         currency = obj.get("currency")
         if currency is not None:
             currency = _string(currency, f"{p}.currency", _CURRENCY, "an ISO 4217 code like USD")
-        budgets[budget_id] = Budget(budget_id, projects, currency)
+        period = obj.get("calendar_period")
+        if period is not None and period not in CALENDAR_PERIODS:
+            raise PolicyError(
+                f"{p}.calendar_period",
+                f"must be one of {', '.join(CALENDAR_PERIODS)}, got {period!r}",
+            )
+        budgets[budget_id] = Budget(budget_id, projects, currency, period)
     return budgets
 
 
@@ -311,7 +323,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         doc,
         "",
         {"billing_account", "budgets", "rules", "ledger"},
-        {"protected_projects", "dry_run", "events_topic", "keys", "services"},
+        {"protected_projects", "dry_run", "events_topic", "keys", "services", "source_topic"},
     )
     rules = _list(obj["rules"], "rules", lambda v, p: _rule(v, p, known_actions), unique=False)
     if not rules:
@@ -323,6 +335,9 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
     events_topic = obj.get("events_topic")
     if events_topic is not None:
         events_topic = _string(events_topic, "events_topic", _TOPIC, "projects/PROJECT/topics/NAME")
+    source_topic = obj.get("source_topic")
+    if source_topic is not None:
+        source_topic = _string(source_topic, "source_topic", _TOPIC, "projects/PROJECT/topics/NAME")
     services = _list(
         obj.get("services", [GEMINI_SERVICE]),
         "services",
@@ -354,6 +369,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         events_topic=events_topic,
         keys=_keys(obj.get("keys", {}), "keys"),
         services=services,
+        source_topic=source_topic,
     )
     _one_writer_per_secret(policy)
     _host_not_unlinked(policy)

@@ -79,8 +79,9 @@ module "policy" {
   billing_account = var.billing_account
   budgets = {
     for k, b in var.budgets : local.budget_ids[k] => {
-      projects = b.projects
-      currency = b.currency_code
+      projects        = b.projects
+      currency        = b.currency_code
+      calendar_period = b.calendar_period
     }
   }
   rules                   = var.rules
@@ -89,6 +90,7 @@ module "policy" {
   ledger_project          = var.project_id
   ledger_database         = google_firestore_database.ledger.name
   events_topic            = google_pubsub_topic.events.id
+  source_topic            = google_pubsub_topic.alerts.id
   key_match_display_names = var.key_match_display_names
   key_secret              = local.key_secret_name
   services                = var.services_to_disable

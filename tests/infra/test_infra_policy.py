@@ -46,6 +46,7 @@ module "policy" {
   key_match_display_names = try(var.extra.key_match_display_names, [])
   key_secret              = try(var.extra.key_secret, null)
   services                = try(var.extra.services, ["generativelanguage.googleapis.com"])
+  source_topic            = try(var.extra.source_topic, null)
 }
 
 output "policy_json" { value = module.policy.policy_json }
@@ -264,6 +265,15 @@ def test_disable_billing_on_the_host_project_is_refused_at_plan(tf: Terraform) -
     assert "would stop the guard itself" in error, error
     protected = {**SAMPLE["extra"], "protected_projects": ["guard-host"]}
     parse_policy(rendered(tf.apply(sample(budgets=budgets, extra=protected))))
+
+
+def test_source_topic_and_calendar_period_render_for_the_function(tf: Terraform) -> None:
+    topic = "projects/guard-host/topics/budget-guard-alerts"
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod"], "calendar_period": "QUARTER"}}
+    extra = {**SAMPLE["extra"], "source_topic": topic}
+    policy = parse_policy(rendered(tf.apply(sample(budgets=budgets, extra=extra))))
+    assert policy.source_topic == topic
+    assert policy.budgets[BUDGET_ID].calendar_period == "QUARTER"
 
 
 WIRING_TF = """

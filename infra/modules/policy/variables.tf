@@ -12,8 +12,9 @@ variable "billing_account" {
 variable "budgets" {
   description = "Budgets the guard trusts, keyed by budget ID (the UUID at the end of the budget's name billingAccounts/ACCOUNT/budgets/UUID). projects: the project IDs (not numbers) the guard acts on when that budget's rules fire. currency: optional ISO 4217 code (e.g. \"USD\"); when set, notifications in another currency are rejected."
   type = map(object({
-    projects = list(string)
-    currency = optional(string)
+    projects        = list(string)
+    currency        = optional(string)
+    calendar_period = optional(string)
   }))
   nullable = false
 
@@ -32,6 +33,10 @@ variable "budgets" {
   validation {
     condition     = alltrue(flatten([for b in var.budgets : [for p in b.projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))]]))
     error_message = "Budget projects must be project IDs (6-30 characters: lower-case letters, digits, hyphens; starting with a letter), not project numbers."
+  }
+  validation {
+    condition     = alltrue([for b in var.budgets : b.calendar_period == null || contains(["MONTH", "QUARTER", "YEAR"], coalesce(b.calendar_period, "MONTH"))])
+    error_message = "A budget's calendar_period must be MONTH, QUARTER or YEAR (or null: period starts are not aged)."
   }
   validation {
     condition     = alltrue([for b in var.budgets : b.currency == null || can(regex("^[A-Z]{3}$", b.currency))])
@@ -185,5 +190,16 @@ variable "services" {
   validation {
     condition     = alltrue([for s in var.services : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)+$", s))])
     error_message = "services must be service names like generativelanguage.googleapis.com."
+  }
+}
+
+variable "source_topic" {
+  description = "The alerts topic (projects/PROJECT/topics/NAME) the budget publishes to: a CloudEvent whose source is another topic is rejected as spoofed. null: the source is not checked."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.source_topic == null || can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][\\w.~+%-]{2,254}$", coalesce(var.source_topic, "-")))
+    error_message = "source_topic must be a full topic name: projects/PROJECT_ID/topics/TOPIC."
   }
 }
