@@ -5,9 +5,10 @@ transport in tests and in production). ``BUDGET_GUARD_GCP_ENDPOINT=http://127.0.
 them all at the local stand-in with anonymous credentials; unset, they use Google's endpoints and
 the function's default credentials. Pub/Sub and Firestore follow their own emulator variables.
 
-Transient failures (429, 500, 502, 503, 504, timeouts, dropped connections) are retried with
-exponential backoff up to ``RETRY_DEADLINE`` seconds, then raised as TransientError so Pub/Sub
-redelivers. Permanent ones become ActionFailed with the remedy an operator needs.
+Transient failures (429, 500, 502, 503, 504, timeouts, dropped connections, answers cut off
+mid-body, credential refreshes that failed: ``_TRANSIENT``) are retried with exponential backoff
+up to ``RETRY_DEADLINE`` seconds, then raised as TransientError so Pub/Sub redelivers. Permanent
+ones become ActionFailed with the remedy an operator needs.
 """
 
 from __future__ import annotations
@@ -145,29 +146,46 @@ def google_message(exc: BaseException) -> str:
     return str(message) if message else str(getattr(exc, "message", None) or exc)
 
 
+# Failures worth retrying, by module and class name (imported on first use, never at start-up):
+# throttling and server errors; timeouts; and every connection-level failure, including a
+# credential refresh that could not reach its token endpoint (google.auth TransportError, or
+# RefreshError, which the metadata server's credentials raise for it) and an answer cut off
+# mid-body (requests ChunkedEncodingError, urllib3 ProtocolError, http.client IncompleteRead).
+# A RefreshError that is permanent (a deleted service account) is redelivered until Pub/Sub's
+# dead-letter topic, with an ERROR line each delivery: the guard cannot tell it from an outage.
+_TRANSIENT = {
+    "google.api_core.exceptions": (
+        "TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable",
+        "GatewayTimeout", "DeadlineExceeded", "Aborted",
+    ),
+    "google.auth.exceptions": ("TransportError", "RefreshError"),
+    "requests.exceptions": (
+        "ConnectionError", "Timeout", "ChunkedEncodingError", "ContentDecodingError",
+    ),
+    "urllib3.exceptions": ("ProtocolError", "TimeoutError"),
+    "http.client": ("HTTPException",),
+    "builtins": ("ConnectionError", "TimeoutError"),
+}  # fmt: skip
+
+
+@cache
+def _transient_classes() -> tuple[type[BaseException], ...]:
+    import importlib
+
+    return tuple(
+        getattr(importlib.import_module(module), name)
+        for module, names in _TRANSIENT.items()
+        for name in names
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: throttling, server errors, timeouts, resets."""
-    import requests
+    """True for failures worth retrying: throttling, server errors, timeouts, resets (above)."""
     from google.api_core import exceptions as gexc
 
     if isinstance(exc, gexc.Conflict) and status(exc) == "ABORTED":  # a REST 409 ABORTED
         return True
-    if isinstance(
-        exc,
-        (
-            gexc.TooManyRequests,
-            gexc.InternalServerError,
-            gexc.BadGateway,
-            gexc.ServiceUnavailable,
-            gexc.GatewayTimeout,
-            gexc.DeadlineExceeded,
-            gexc.Aborted,
-        ),
-    ):
-        return True
-    return isinstance(
-        exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
-    )
+    return isinstance(exc, _transient_classes())
 
 
 def rest_call(method: str, service: str, path: str, json: Any = None, **params: Any) -> Any:

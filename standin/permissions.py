@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LINK_BILLING_PERMISSION", "METHOD_PERMISSIONS", "required_permission"]
+__all__ = [
+    "ACT_AS_PERMISSION",
+    "LINK_BILLING_PERMISSION",
+    "METHOD_PERMISSIONS",
+    "required_permission",
+]
 
 #: Method id -> permission. ``updateBillingInfo`` lists the unlink permission; linking needs
 #: :data:`LINK_BILLING_PERMISSION` instead. ``None``: anyone may call (testIamPermissions).
@@ -26,9 +31,16 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "secretmanager.projects.secrets.addVersion": "secretmanager.versions.add",
     "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
     "cloudresourcemanager.projects.testIamPermissions": None,
+    "iam.projects.serviceAccounts.testIamPermissions": None,
 }
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"
+#: Binding a key to a service account (``serviceAccountEmail`` on create) needs this permission
+#: on that account, as attaching a service account to a resource does
+#: (roles/iam.serviceAccountUser).
+#: The stand-in holds it in ``granted_permissions`` of the account's project (the project ID in
+#: its email); an account of a project the world does not hold uses the key's project.
+ACT_AS_PERMISSION = "iam.serviceAccounts.actAs"
 
 
 def required_permission(method_id: str, body: dict[str, Any]) -> str | None:

@@ -29,6 +29,7 @@ __all__ = [
     "KEYS_POLL",
     "KEYS_STRING",
     "MUTATING",
+    "PER_PROJECT_SECRET",
     "REPLACES",
     "SECRET",
     "SECRET_ADD",
@@ -46,6 +47,8 @@ __all__ = [
 BUDGET_2 = "0c5e8f3a-2b7d-4e19-9a4c-6d1f0e2b8a73"
 BUDGET_3 = "7a1d9c4e-5f62-4b8a-8e3d-2c9b0f6a1d57"
 SECRET = "projects/guard-host/secrets/gemini-api-key"
+# One secret per guarded project (keys.secret with {project}): what several projects need.
+PER_PROJECT_SECRET = "projects/guard-host/secrets/gemini-api-key-{project}"
 GEMINI = "generativelanguage.googleapis.com"
 
 BILLING_GET = "cloudbilling.projects.getBillingInfo"
@@ -157,6 +160,7 @@ def storm_seed() -> dict[str, Any]:
             "keys": keys,
             "granted_permissions": None,
         }
+        seed["secrets"][PER_PROJECT_SECRET.format(project=project)] = {"versions": []}
     return seed
 
 

@@ -71,7 +71,7 @@ locals {
       budgets = {
         for id, b in var.budgets : id => merge(
           { projects = b.projects },
-          { for k, v in { currency = b.currency } : k => v if v != null },
+          { for k, v in { currency = b.currency, calendar_period = b.calendar_period } : k => v if v != null },
         )
       }
       rules = [
@@ -90,7 +90,7 @@ locals {
       }
       services = var.services
     },
-    { for k, v in { events_topic = var.events_topic } : k => v if v != null },
+    { for k, v in { events_topic = var.events_topic, source_topic = var.source_topic } : k => v if v != null },
     { for k, v in { keys = local.keys } : k => v if length(local.key_actions) > 0 || var.key_secret != null || length(var.key_match_display_names) > 0 },
   )
 }
