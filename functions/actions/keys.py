@@ -129,7 +129,7 @@ def _hand_off(ctx: Context, secret: str, new_names: list[str]) -> str:
             parent=secret,
             payload=secretmanager.SecretPayload(data=payload),
             retry=None,
-            timeout=gcp.TIMEOUT,
+            timeout=gcp.timeout(),
         ),
         {
             gexc.Forbidden: f"grant the guard secretmanager.versions.add on {secret}",
@@ -157,6 +157,7 @@ class RotateKeys(Action):
     config = ("keys",)
     # A repeat finds its replacements by their keyId and never selects them: safe without a claim.
     idempotent = True
+    strength = 1
 
     def run(self, ctx: Context) -> Outcome:
         selected, listed = _selected(ctx)
@@ -228,6 +229,7 @@ class RevokeKeys(Action):
     )
     config = ("keys",)
     idempotent = True  # only live keys are listed and a deleted one is never deleted twice
+    strength = 2
 
     def run(self, ctx: Context) -> Outcome:
         selected, _ = _selected(ctx)
