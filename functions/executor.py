@@ -30,7 +30,14 @@ from typing import Any
 from functions import deadline
 from functions.actions import REGISTRY, Action, Context
 from functions.decision import Firing
-from functions.errors import ActionFailed, CrossingBusy, LedgerUnavailable, TransientError
+from functions.errors import (
+    ActionFailed,
+    CrossingBusy,
+    LeaseLost,
+    LedgerMisconfigured,
+    LedgerUnavailable,
+    TransientError,
+)
 from functions.ledger import Claim, Ledger
 from functions.log import Logger
 from functions.notification import Notification
@@ -47,6 +54,13 @@ class _Delivery:
 
     def __init__(self) -> None:
         self.ledger_down: LedgerUnavailable | None = None
+        self.lock = threading.Lock()
+
+    def found_down(self, exc: LedgerUnavailable) -> bool:
+        """Record the ledger as down; True for the first firing to find it so."""
+        with self.lock:
+            first, self.ledger_down = self.ledger_down is None, self.ledger_down or exc
+            return first
 
 
 class Executor:
@@ -116,8 +130,17 @@ class Executor:
         try:
             return self._run_firing(n, firing)
         except LedgerUnavailable as exc:
-            shared.ledger_down = exc
+            if shared.found_down(exc) and isinstance(exc, LedgerMisconfigured):
+                # Permanent: one ERROR per delivery naming the fix; the brakes ran without it.
+                self.log.error(
+                    f"ledger misconfigured: {exc.reason}",
+                    message_id=n.message_id,
+                    budget=n.budget_id,
+                    remedy=exc.remedy,
+                )
             return exc
+        except LeaseLost as exc:
+            return TransientError(str(exc))
         except TransientError as exc:
             return exc
 
@@ -164,9 +187,18 @@ class Executor:
             ledger_lost = True
             self._without_ledger(n, firing, log, exc)
             raise
+        except LeaseLost as exc:
+            # Another instance holds the crossing now: it resumes from the record; we stop here.
+            ledger_lost = True
+            log.warning(f"lease lost, acting no more on this crossing: {exc}")
+            raise
         finally:
             if not ledger_lost:
-                self.ledger.release(claim)
+                try:
+                    self.ledger.release(claim)
+                except LeaseLost as exc:
+                    log.warning(f"lease lost, acting no more on this crossing: {exc}")
+                    raise
         if transient is not None:
             raise transient
         return {"crossing": firing.crossing.doc_id, "actions": claim.record.get("actions", {})}
@@ -204,6 +236,8 @@ class Executor:
             except TransientError as exc:
                 status, detail, error = "retrying", str(exc), exc
                 log.error(f"guard failed to act, will retry on redelivery: {action.name}: {exc}")
+            except LeaseLost:  # a checkpoint found another holder: stop now, record nothing
+                raise
             except Exception as exc:  # a bug must not silence the next brake
                 status, detail = "failed", f"unexpected {type(exc).__name__}: {exc}"
                 log.error(f"guard failed to act: {action.name}: {detail}")

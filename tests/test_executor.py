@@ -32,15 +32,18 @@ RULES = [
 
 
 class Script:
-    """What each fake action does on each call: an Outcome, or an exception to raise."""
+    """What each fake action does on each call: an Outcome, or an exception to raise.
+
+    ``plan`` is keyed by (rule, project, action): the executor runs firings concurrently.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
-        self.plan: dict[str, list[Any]] = {}
+        self.plan: dict[tuple[str, str, str], list[Any]] = {}
 
-    def next(self, name: str) -> Any:
-        steps = self.plan.get(name) or []
-        return steps.pop(0) if steps else Outcome("done", f"{name} done")
+    def next(self, call: tuple[str, str, str]) -> Any:
+        steps = self.plan.get(call) or []
+        return steps.pop(0) if steps else Outcome("done", f"{call[2]} done")
 
 
 SCRIPT = Script()
@@ -52,10 +55,11 @@ def fake(action_name: str, mutates: bool = True, idempotent: bool = True) -> typ
         summary: ClassVar[str] = f"do {action_name}"
 
         def run(self, ctx: Context) -> Outcome:
-            SCRIPT.calls.append((ctx.firing.rule.name, ctx.project, action_name))
+            call = (ctx.firing.rule.name, ctx.project, action_name)
+            SCRIPT.calls.append(call)
             ctx.progress["step"] = "started"
             ctx.checkpoint()  # persisting progress mid-action must not lose the outcome
-            step = SCRIPT.next(action_name)
+            step = SCRIPT.next(call)
             if isinstance(step, BaseException):
                 raise step
             return step  # type: ignore[no-any-return]
@@ -71,6 +75,7 @@ REGISTRY = {
     "last": fake("last"),
 }
 KNOWN = frozenset(REGISTRY)
+STOP_BRAKE = ("stop", "gemini-prod", "brake")
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +162,7 @@ def test_dry_run_records_what_would_run_and_runs_nothing(script: Script) -> None
 
 def test_permanent_failure_is_logged_at_error_and_the_next_brake_still_runs(script: Script) -> None:
     run = Run()
-    script.plan["brake"] = [ActionFailed("brake refused", "grant x.y.z")]
+    script.plan[STOP_BRAKE] = [ActionFailed("brake refused", "grant x.y.z")]
     run.deliver(1200, "first")
     rec = run.record("stop")
     assert rec["state"] == "open"
@@ -180,7 +185,7 @@ def test_permanent_failure_is_logged_at_error_and_the_next_brake_still_runs(scri
 
 def test_transient_failure_raises_for_redelivery_then_resumes(script: Script) -> None:
     run = Run()
-    script.plan["brake"] = [TransientError("503 after retries")]
+    script.plan[STOP_BRAKE] = [TransientError("503 after retries")]
     with pytest.raises(TransientError, match="503"):
         run.deliver(1200, "first")
     rec = run.record("stop")
@@ -198,7 +203,7 @@ def test_transient_failure_raises_for_redelivery_then_resumes(script: Script) ->
 
 def test_unexpected_exception_in_an_action_is_contained(script: Script) -> None:
     run = Run()
-    script.plan["record"] = [KeyError("bug")]
+    script.plan[("warn", "gemini-prod", "record")] = [KeyError("bug")]
     run.deliver(600)
     assert run.record("warn")["actions"]["record"]["status"] == "failed"
     assert any(line["severity"] == "ERROR" and "KeyError" in line["message"] for line in run.logs())
