@@ -42,6 +42,7 @@ from functions.ledger import Claim, Ledger
 from functions.log import Logger
 from functions.notification import Notification
 from functions.policy import Policy
+from functions.restored import on_record as restore_on_record
 
 __all__ = ["WORKERS", "Executor"]
 
@@ -72,8 +73,10 @@ class Executor:
         ledger: Callable[[], Ledger],
         log: Logger,
         registry: Mapping[str, type[Action]] = REGISTRY,
+        restored: Callable[[str, str], bool] = restore_on_record,
     ) -> None:
         self.policy = policy
+        self.restored = restored
         self._ledger_factory = ledger
         self._ledger: Ledger | None = None
         self._ledger_lock = threading.Lock()
@@ -253,10 +256,30 @@ class Executor:
         return 1 + sum(1 for name in after if self.registry[name].strength > strength)
 
     def _without_ledger(self, n: Notification, firing: Firing, log: Logger, exc: Exception) -> None:
-        """Ledger down: run only the idempotent brakes, so a leak is not left burning money."""
+        """Ledger down: run only the idempotent brakes, so a leak is not left burning money, and
+        none on a project whose restore this period is on record (``functions.restored``)."""
         if self.policy.dry_run or firing.protected:
             log.error(f"ledger unavailable, nothing run; will retry on redelivery: {exc}")
             return
+        if any(
+            self.registry[a].idempotent and self.registry[a].mutates for a in firing.rule.actions
+        ):
+            try:
+                restored = self.restored(firing.project, firing.crossing.period)
+            except Exception as failure:
+                # Unknown: a restore must never be undone, so no brake without the ledger. Pub/Sub
+                # redelivers, and the next delivery reads the ledger or the marker again.
+                log.error(
+                    "ledger unavailable and the restore marker unreadable: nothing run (a restore "
+                    f"must never be undone); will retry on redelivery: {exc}; marker: {failure}"
+                )
+                return
+            if restored:
+                log.warning(
+                    "ledger unavailable, and an operator restored this project this period: no "
+                    f"brake without the ledger; will retry on redelivery: {exc}"
+                )
+                return
         ran, waiting = [], []
         for index, name in enumerate(firing.rule.actions):
             action = self.registry[name]()

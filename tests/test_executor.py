@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -85,14 +85,19 @@ def script() -> Iterator[Script]:
 
 
 class Run:
-    def __init__(self, ledger: Ledger | None = None, **policy: Any) -> None:
+    def __init__(
+        self,
+        ledger: Ledger | None = None,
+        restored: Callable[[str, str], bool] = lambda project, period: False,
+        **policy: Any,
+    ) -> None:
         doc = policy_doc(rules=RULES, **policy)
         doc["budgets"] = {k: {"projects": ["gemini-prod", "shared-infra"]} for k in doc["budgets"]}
         self.policy = parse_policy(doc, KNOWN)
         self.ledger = ledger or MemoryLedger()
         self.stream = io.StringIO()
         self.executor = Executor(
-            self.policy, lambda: self.ledger, Logger(stream=self.stream), REGISTRY
+            self.policy, lambda: self.ledger, Logger(stream=self.stream), REGISTRY, restored
         )
 
     def deliver(self, cost: float, message_id: str = "m", **kw: Any) -> list[dict[str, Any]]:
@@ -249,3 +254,32 @@ def test_busy_crossing_is_logged_and_raised_for_redelivery(script: Script) -> No
     busy = [line for line in run.logs() if line["message"].startswith("busy")]
     assert [(b["severity"], b["message_id"]) for b in busy] == [("INFO", "second")]
     assert script.calls == [("warn", "shared-infra", "record")], "a busy crossing blocks no other"
+
+
+def test_ledger_down_and_a_restore_on_record_runs_no_brake(script: Script) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def restored(project: str, period: str) -> bool:
+        asked.append((project, period))
+        return project == "gemini-prod"
+
+    run = Run(DownLedger(), restored)
+    with pytest.raises(LedgerUnavailable):
+        run.deliver(1200)
+    assert ("stop", "gemini-prod", "brake") not in script.calls
+    assert ("stop", "shared-infra", "brake") in script.calls, "the marker is per project"
+    assert ("gemini-prod", "2026-11-01T07:00:00Z") in asked
+    said = [line for line in run.logs() if "restored this project" in line["message"]]
+    assert [(s["severity"], s["project"]) for s in said] == [("WARNING", "gemini-prod")]
+
+
+def test_ledger_down_and_the_marker_unreadable_runs_no_brake(script: Script) -> None:
+    def unreadable(project: str, period: str) -> bool:
+        raise TransientError("resource manager 503")
+
+    run = Run(DownLedger(), unreadable)
+    with pytest.raises(LedgerUnavailable):
+        run.deliver(1200)
+    assert not [c for c in script.calls if c[2] != "record"], "no brake without the marker"
+    errors = [line for line in run.logs() if "marker unreadable" in line["message"]]
+    assert errors and all(e["severity"] == "ERROR" for e in errors)

@@ -152,6 +152,7 @@ class RotateKeys(Action):
             "apikeys.keys.getKeyString",
             "apikeys.keys.delete",
             "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
         }
     )
     config = ("keys",)
@@ -225,7 +226,12 @@ class RevokeKeys(Action):
         "delete the project's Gemini API keys with no replacement (soft delete, 30 days to undo)"
     )
     permissions = frozenset(
-        {"apikeys.keys.list", "apikeys.keys.delete", "serviceusage.operations.get"}
+        {
+            "apikeys.keys.list",
+            "apikeys.keys.delete",
+            "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
+        }
     )
     config = ("keys",)
     idempotent = True  # only live keys are listed and a deleted one is never deleted twice

@@ -47,6 +47,7 @@ class DisableService(Action):
             "serviceusage.services.get",
             "serviceusage.services.disable",
             "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
         }
     )
     config = ("services",)
