@@ -266,7 +266,7 @@ class Executor:
         ):
             try:
                 restored = self.restored(firing.project, firing.crossing.period)
-            except Exception as failure:
+            except Exception as failure:  # credentials, network...: unknown either way
                 # Unknown: a restore must never be undone, so no brake without the ledger. Pub/Sub
                 # redelivers, and the next delivery reads the ledger or the marker again.
                 log.error(
