@@ -8,7 +8,9 @@ the function's default credentials. Pub/Sub and Firestore follow their own emula
 Transient failures (429, 500, 502, 503, 504, timeouts, dropped connections, answers cut off
 mid-body, credential refreshes that failed: ``_TRANSIENT``) are retried with exponential backoff
 up to ``RETRY_DEADLINE`` seconds, then raised as TransientError so Pub/Sub redelivers. Permanent
-ones become ActionFailed with the remedy an operator needs.
+ones become ActionFailed with the remedy an operator needs. No retry, request or operation poll
+outlives the invocation's deadline (``functions.deadline``): each is bounded by the time left, and
+a call made once it has passed is a TransientError without a request.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
+from functions import deadline
 from functions.errors import ActionFailed, TransientError
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "rest_call",
     "rest_wait",
     "status",
+    "timeout",
     "wait",
 ]
 
@@ -67,6 +71,11 @@ def reset() -> None:
     OPERATION_TIMEOUT = float(os.environ.get("BUDGET_GUARD_OPERATION_TIMEOUT", "120"))
     client.cache_clear()
     authorized_session.cache_clear()
+
+
+def timeout() -> float:
+    """One request's timeout: ``TIMEOUT``, but no later than the invocation's deadline."""
+    return max(0.5, deadline.bound(TIMEOUT))
 
 
 def endpoint() -> str | None:
@@ -193,7 +202,7 @@ def rest_call(method: str, service: str, path: str, json: Any = None, **params: 
     from google.api_core import exceptions as gexc
 
     response = authorized_session().request(
-        method, rest_url(service, path), json=json, params=params or None, timeout=TIMEOUT
+        method, rest_url(service, path), json=json, params=params or None, timeout=timeout()
     )
     if response.status_code >= 400:
         raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
@@ -210,10 +219,10 @@ def rest_wait(service: str, version: str, operation: dict[str, Any]) -> dict[str
 
     from google.api_core import exceptions as gexc
 
-    deadline = time.monotonic() + OPERATION_TIMEOUT
+    until = time.monotonic() + deadline.bound(OPERATION_TIMEOUT)
     delay = RETRY_INITIAL
     while not operation.get("done"):
-        if time.monotonic() + delay > deadline:
+        if time.monotonic() + delay > until:
             name = operation.get("name")
             raise TimeoutError(f"operation {name} not done after {OPERATION_TIMEOUT:g} s")
         time.sleep(delay)
@@ -242,7 +251,7 @@ def wait(operation: Any) -> Any:
         initial=RETRY_INITIAL,
         maximum=5.0,
         multiplier=1.5,
-        timeout=OPERATION_TIMEOUT,
+        timeout=deadline.bound(OPERATION_TIMEOUT),
     )
     return operation.result(retry=None, polling=poll)
 
@@ -258,12 +267,14 @@ def call(what: str, fn: Callable[[], T], remedies: Mapping[Any, str] | None = No
     from google.api_core import exceptions as gexc
     from google.api_core.retry import Retry
 
+    if deadline.expired():
+        raise TransientError(f"{what}: not tried, the invocation's deadline was reached")
     retry = Retry(
         predicate=is_transient,
         initial=RETRY_INITIAL,
         maximum=8.0,
         multiplier=2.0,
-        timeout=RETRY_DEADLINE,
+        timeout=deadline.bound(RETRY_DEADLINE),
     )
     try:
         return retry(fn)()

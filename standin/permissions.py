@@ -32,6 +32,9 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
     "cloudresourcemanager.projects.testIamPermissions": None,
     "iam.projects.serviceAccounts.testIamPermissions": None,
+    "cloudresourcemanager.projects.get": "resourcemanager.projects.get",
+    "cloudresourcemanager.projects.patch": "resourcemanager.projects.update",
+    "cloudresourcemanager.operations.get": None,
 }
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"

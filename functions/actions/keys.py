@@ -141,7 +141,7 @@ def _hand_off(ctx: Context, secret: str, new_names: list[str]) -> str:
             parent=secret,
             payload=secretmanager.SecretPayload(data=payload),
             retry=None,
-            timeout=gcp.TIMEOUT,
+            timeout=gcp.timeout(),
         ),
         {
             gexc.Forbidden: f"grant the guard secretmanager.versions.add on {secret}",
@@ -164,11 +164,13 @@ class RotateKeys(Action):
             "apikeys.keys.getKeyString",
             "apikeys.keys.delete",
             "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
         }
     )
     config = ("keys",)
     # A repeat finds its replacements by their keyId and never selects them: safe without a claim.
     idempotent = True
+    strength = 1
 
     def run(self, ctx: Context) -> Outcome:
         selected, listed = _selected(ctx)
@@ -236,10 +238,16 @@ class RevokeKeys(Action):
         "delete the project's Gemini API keys with no replacement (soft delete, 30 days to undo)"
     )
     permissions = frozenset(
-        {"apikeys.keys.list", "apikeys.keys.delete", "serviceusage.operations.get"}
+        {
+            "apikeys.keys.list",
+            "apikeys.keys.delete",
+            "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
+        }
     )
     config = ("keys",)
     idempotent = True  # only live keys are listed and a deleted one is never deleted twice
+    strength = 2
 
     def run(self, ctx: Context) -> Outcome:
         selected, _ = _selected(ctx)

@@ -97,7 +97,10 @@ def test_function_is_serialized_internal_and_runs_the_rendered_policy(root: Modu
     assert service["max_instance_request_concurrency"] == 1
     assert service["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
     assert service["environment_variables"] == {
-        "BUDGET_GUARD_POLICY": "${module.policy.policy_json}"
+        "BUDGET_GUARD_POLICY": "${module.policy.policy_json}",
+        # the deadline ends before the timeout (functions/deadline.py)
+        "BUDGET_GUARD_DEADLINE_SECONDS": "${tostring(max(var.function_timeout_seconds - 60, "
+        "ceil(var.function_timeout_seconds / 2)))}",
     }
     assert ref(service["service_account_email"]) == "google_service_account.function.email"
     trigger = one(function["event_trigger"], "event_trigger")

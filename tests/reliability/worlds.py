@@ -37,6 +37,7 @@ __all__ = [
     "SERVICE_GET",
     "SERVICE_POLL",
     "alert",
+    "many_projects_seed",
     "policy",
     "replacements",
     "secret_payloads",
@@ -188,3 +189,25 @@ def secret_payloads(state: dict[str, Any], secret: str = SECRET) -> list[dict[st
         json.loads(base64.b64decode(v["data"]))
         for v in state["secrets"].get(secret, {}).get("versions", [])
     ]
+
+
+def many_projects_seed(count: int, prefix: str = "fleet") -> dict[str, Any]:
+    """``count`` guarded projects ``{prefix}-NNN``, each billed and with one Gemini key."""
+    seed = load_seed(None)
+    for i in range(count):
+        seed["projects"][f"{prefix}-{i:03d}"] = {
+            "number": f"{800000000000 + i}",
+            "billing_account": f"billingAccounts/{ACCOUNT}",
+            "billing_locked": False,
+            "services": {GEMINI: "ENABLED"},
+            "disable_blocked": {},
+            "keys": [
+                _key(
+                    str(uuid.UUID(int=0xB6 << 120 | i)),
+                    f"{prefix} key {i}",
+                    f"AIzaSyFAKE-standin-{prefix}-{i:03d}-key-".ljust(39, "0"),
+                )
+            ],
+            "granted_permissions": None,
+        }
+    return seed

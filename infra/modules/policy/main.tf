@@ -12,7 +12,8 @@ locals {
   # attribute `permissions` of functions.actions.REGISTRY (tests/infra fails if they differ).
   # Resource-scoped grants are made in the root module instead: notify publishes to the events
   # topic (roles/pubsub.publisher on that topic), rotate_keys adds versions to the key secret
-  # (roles/secretmanager.secretVersionAdder on that secret).
+  # (roles/secretmanager.secretVersionAdder on that secret). Every brake that may run without the
+  # ledger reads the restore marker first (resourcemanager.projects.get, functions/restored.py).
   permissions_by_action = {
     notify = []
     disable_billing = [
@@ -25,14 +26,17 @@ locals {
       "apikeys.keys.get",
       "apikeys.keys.getKeyString",
       "apikeys.keys.list",
+      "resourcemanager.projects.get",
       "serviceusage.operations.get",
     ]
     revoke_keys = [
       "apikeys.keys.delete",
       "apikeys.keys.list",
+      "resourcemanager.projects.get",
       "serviceusage.operations.get",
     ]
     disable_service = [
+      "resourcemanager.projects.get",
       "serviceusage.operations.get",
       "serviceusage.services.disable",
       "serviceusage.services.get",
