@@ -90,13 +90,16 @@ class Executor:
                 self._ledger = self._ledger_factory()
             return self._ledger
 
-    def run(self, n: Notification, firings: list[Firing]) -> list[dict[str, Any]]:
+    def run(
+        self, n: Notification, firings: list[Firing], budget: float | None = None
+    ) -> list[dict[str, Any]]:
         """Run every firing; raise TransientError at the end if any needs a redelivery.
 
         The firings run concurrently (at most ``WORKERS`` at once), those with the strongest
-        brake first, all against the invocation's deadline (``functions.deadline``).
+        brake first, all against the invocation's deadline (``functions.deadline``): the whole
+        budget, or ``budget`` seconds when the caller spent some already (the usage watchdog).
         """
-        deadline.start()
+        deadline.start(budget)
         shared = _Delivery()
         order = sorted(range(len(firings)), key=lambda i: -self._strength(firings[i].rule.actions))
         outcomes: dict[int, dict[str, Any] | TransientError] = {}

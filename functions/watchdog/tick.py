@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from functions import deadline
 from functions.decision import Firing
 from functions.errors import MalformedMessage, TransientError
 from functions.log import Logger, logger
@@ -73,7 +74,9 @@ class Buckets(Protocol):
 
 
 class Executor(Protocol):
-    def run(self, n: Any, firings: list[Firing]) -> list[dict[str, Any]]: ...
+    def run(
+        self, n: Any, firings: list[Firing], budget: float | None = None
+    ) -> list[dict[str, Any]]: ...
 
     @property
     def ledger(self) -> Any: ...
@@ -143,7 +146,12 @@ class Watchdog:
         return self.tick(now)
 
     def tick(self, now: datetime) -> dict[str, Any]:
-        """Run one tick as of ``now`` (the publish time); return what it saw and did."""
+        """Run one tick as of ``now`` (the publish time); return what it saw and did.
+
+        The invocation's deadline (``BUDGET_GUARD_DEADLINE_SECONDS``) starts here: the reads
+        spend from it, and the firings get what is left.
+        """
+        deadline.start()
         minute = minute_of(now)
         start = self._read_start(minute)
         reader, buckets = self._client("reader"), self._client("buckets")
@@ -313,7 +321,7 @@ class Watchdog:
             total = sum(estimates.get(budget_id, {}).values(), Decimal(0))
             n = tick_notification(self.policy, budget_id, total, now, self._currency(budget_id))
             try:
-                results.extend(self.executor.run(n, firings))
+                results.extend(self.executor.run(n, firings, deadline.remaining()))
             except TransientError as exc:
                 transient.append(exc)
         if transient:
