@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import platform
 
-from bench import cold_start, pipeline
+from bench import audit, cold_start, fleet, pipeline, watchdog
 
 if __name__ == "__main__":
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}")
     cold_start.run()
     print()
     pipeline.run()
+    print()
+    fleet.run()
+    print()
+    watchdog.run()
+    print()
+    audit.run()

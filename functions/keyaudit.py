@@ -186,7 +186,7 @@ def _application(key: Mapping[str, Any]) -> tuple[str, bool, str]:
         for field_name, kind, binds, why in _APP_RESTRICTIONS:
             if isinstance(restrictions.get(field_name), Mapping):
                 return kind, binds, why
-    return "none", False, "no application restriction: any caller anywhere can use it"
+    return "none", False, "any caller anywhere can use it"
 
 
 def _age_days(created: Any, now: datetime) -> int | None:

@@ -80,7 +80,11 @@ def _caller_note(key: Mapping[str, Any]) -> str:
     kinds = [
         k for k in _CALLER_RESTRICTIONS if isinstance(restrictions, Mapping) and k in restrictions
     ]
-    return f" ({', '.join(kinds)} do not stop a caller that lies)" if kinds else ""
+    lying = [k for k in kinds if k != "serverKeyRestrictions"]
+    notes = [f"{', '.join(lying)} do not stop a caller that lies"] if lying else []
+    if "serverKeyRestrictions" in kinds:  # an IP check binds, but the key still reaches Gemini
+        notes.append("serverKeyRestrictions: from the allowed IP addresses only")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 Rule = Callable[[list[str], frozenset[str]], bool]

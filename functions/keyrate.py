@@ -18,10 +18,19 @@ read as 0.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-__all__ = ["KeyRate", "evaluate", "offending"]
+from functions.decision import Firing
+
+__all__ = ["PER_KEY_ACTION", "KeyRate", "evaluate", "is_per_key", "offending", "per_key_firings"]
+
+PER_KEY_ACTION = "revoke_offending_keys"
+
+
+def is_per_key(firing: Firing) -> bool:
+    """A rate rule with ``revoke_offending_keys`` is evaluated per key."""
+    return firing.rule.basis == "rate" and PER_KEY_ACTION in firing.rule.actions
 
 
 @dataclass(frozen=True)
@@ -62,3 +71,28 @@ def evaluate(
 def offending(rates: list[KeyRate]) -> list[KeyRate]:
     """The keys that crossed."""
     return [r for r in rates if r.crossed and r.requests > 0]
+
+
+def per_key_firings(
+    firing: Firing, requests_by_key: Mapping[str, int], window_spend: Decimal
+) -> list[Firing]:
+    """A project's rate firing made per key: one firing per key whose share crossed.
+
+    Each has the crossing of ``firing`` with subject ``key:<uid>`` (once per key and burst), the
+    key's uid as its only target (``revoke_offending_keys`` resolves it) and why in its reason.
+    The project's requests are those of its API keys (Monitoring's per-key series): requests
+    made with other credentials are not in it, so a key's share is, if anything, too high
+    (the safe side). No key crossed: no firing.
+    """
+    rule = firing.rule
+    assert rule.amount is not None and rule.window_minutes is not None
+    total = sum(max(0, n) for n in requests_by_key.values())
+    return [
+        replace(
+            firing,
+            crossing=replace(firing.crossing, subject=f"key:{rate.key}"),
+            reason=f"{rate.why(rule.amount, rule.window_minutes)} (its share of {firing.reason})",
+            targets=(rate.key,),
+        )
+        for rate in offending(evaluate(requests_by_key, total, window_spend, rule.amount))
+    ]

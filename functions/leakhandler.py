@@ -9,7 +9,9 @@ One CloudEvent (a Pub/Sub message from the abuse-event log sink's topic) in:
      the ledger claims it once per (project, key), protection and dry run apply as for every
      brake, and the audit record says which key, why, and which message.
 Rejected events (malformed, spoofed, unknown key) are logged at WARNING with the reason and
-acknowledged; transient failures are raised so Pub/Sub redelivers. The event's key value is
+acknowledged; transient failures are raised so Pub/Sub redelivers, and so is a permanent failure
+to look the key up (an ERROR with the remedy): a leak report is never dropped for a missing
+permission, Pub/Sub retries it until the dead-letter policy takes it. The event's key value is
 never logged: only its fingerprint and, once found, the key's resource name.
 
 The executor takes a budget ``Notification``; the event becomes one with ``budget_id``
@@ -26,7 +28,7 @@ from typing import Any
 
 from functions.actions import keys_api
 from functions.decision import Crossing, Firing
-from functions.errors import RejectedMessage
+from functions.errors import ActionFailed, RejectedMessage
 from functions.leakevent import LeakEvent, looks_like_key_string, parse_message
 from functions.log import Logger
 from functions.notification import Notification
@@ -86,7 +88,7 @@ def firing(event: LeakEvent, key: keys_api.Key, policy: Policy) -> Firing:
     """The firing for a leaked key: claimed once per (project, key uid)."""
     rule = Rule(LEAK_RULE, Decimal(0), "abuse_event", LEAK_ACTIONS)
     crossing = Crossing(
-        LEAK_SOURCE, f"key:{key['uid']}", "0", LEAK_RULE, event.project, policy.dry_run
+        LEAK_SOURCE, "", "0", LEAK_RULE, event.project, policy.dry_run, subject=f"key:{key['uid']}"
     )
     where = f", found at {event.detected_uri}" if event.detected_uri else ""
     reason = (
@@ -124,7 +126,16 @@ class LeakGuard:
         except RejectedMessage as exc:
             self._reject(exc.kind, exc.reason, message_id)
             return []
-        key = find_key(event)
+        try:
+            key = find_key(event)
+        except ActionFailed as exc:  # e.g. no apikeys.keys.list: retried until fixed (dead letter)
+            self.log.error(
+                f"guard failed to look up the leaked key: {exc.reason}",
+                message_id=message_id,
+                project=event.project,
+                remedy=exc.remedy,
+            )
+            raise
         if key is None:
             self._reject(
                 "spoofed",

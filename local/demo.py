@@ -30,6 +30,7 @@ from typing import Any
 
 from functions.alerts import Alert
 from local import services
+from local.demo_leak import run_leak
 from local.services import Service
 
 __all__ = ["main"]
@@ -133,6 +134,8 @@ def show(lines: list[dict[str, Any]]) -> Iterator[str]:
             ("crossing claimed", "budget threshold crossed")
         ):
             continue
+        if msg.startswith("watchdog reconciliation"):
+            continue  # part 2 prints the ratio
         if msg.startswith("under every threshold"):
             msg = "under every threshold: nothing to do"
         mark = {"WARNING": "!", "ERROR": "X"}.get(sev, " ")
@@ -171,10 +174,18 @@ def run(dry_run: bool, workdir: Path) -> int:
             "BUDGET_GUARD_MONITORING_ENDPOINT": standin.env["BUDGET_GUARD_MONITORING_ENDPOINT"],
             "BUDGET_GUARD_RETRY_DEADLINE": "10",
         }
-        print("Starting the guard (functions-framework, main.budget_guard)...", flush=True)
+        print(
+            "Starting the guard and the usage watchdog (functions-framework, main.budget_guard "
+            "and main.usage_watchdog)...",
+            flush=True,
+        )
         function = services.function_server(workdir, guard_env)
-        stack.callback(function.stop)
-        function.start()
+        watchdog = services.function_server(
+            workdir, {**guard_env, **standin.env}, target="usage_watchdog"
+        )
+        for f in (function, watchdog):
+            stack.callback(f.stop)
+        services.start_all([function, watchdog])
         guard = Guard(function)
         alerts_topic = "budget-alerts"
         topic_path, sub_path = services.create_push_topic(
@@ -184,7 +195,8 @@ def run(dry_run: bool, workdir: Path) -> int:
         )
         events = _events_subscription(policy["events_topic"])
         print(f"Budget: ${BUDGET} a month for gemini-prod and shared-infra (protected).")
-        print(f"Rules: {', '.join(_rule_text(r) for r in policy['rules'])}")
+        month_rules = [r for r in policy["rules"] if r["basis"] in ("actual", "forecast")]
+        print(f"Rules: {', '.join(_rule_text(r) for r in month_rules)}")
         print(f"Dry run: {dry_run}\n")
         print(f"{'Day':>4}  {'Spend':>9}  Notification")
         last: tuple[str, Alert] | None = None
@@ -213,6 +225,15 @@ def run(dry_run: bool, workdir: Path) -> int:
                 print(line)
         print()
         _print_state(standin.url, policy, events, dry_run)
+        run_leak(
+            standin.url,
+            SEED_FILE.read_text(),
+            watchdog,
+            guard,
+            policy,
+            show,
+        )
+        _print_ledger(policy)
     return 0
 
 
@@ -256,7 +277,6 @@ def _print_state(standin_url: str, policy: dict[str, Any], events_sub: str, dry_
     subscriber = pubsub_v1.SubscriberClient()
     pulled = subscriber.pull(subscription=events_sub, max_messages=100, timeout=10)
     print(f"  events on {policy['events_topic']}: {len(pulled.received_messages)}")
-    _print_ledger(policy)
     if dry_run:
         print("\nDry run: the guard recorded what it would do and changed nothing.")
 
@@ -278,7 +298,7 @@ def _print_ledger(policy: dict[str, Any]) -> None:
     for r in records:
         outcomes = ", ".join(f"{a}={v['status']}" for a, v in r["actions"].items())
         print(
-            f"  {r['rule']:<9} {r['project']:<13} {r['state']:<5} "
+            f"  {str(r['period'])[:10]}  {r['rule']:<9} {r['project']:<13} {r['state']:<5} "
             f"messages={len(r['message_ids'])}  {outcomes}"
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ACT_AS_PERMISSION",
     "GRPC_METHOD_IDS",
     "LINK_BILLING_PERMISSION",
     "METHOD_PERMISSIONS",
@@ -41,6 +42,10 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "cloudquotas.projects.locations.quotaPreferences.patch": "cloudquotas.quotas.update",
     "monitoring.projects.timeSeries.list": "monitoring.timeSeries.list",
     "monitoring.projects.metricDescriptors.list": "monitoring.metricDescriptors.list",
+    "iam.projects.serviceAccounts.testIamPermissions": None,
+    "cloudresourcemanager.projects.get": "resourcemanager.projects.get",
+    "cloudresourcemanager.projects.patch": "resourcemanager.projects.update",
+    "cloudresourcemanager.operations.get": None,
 }
 
 #: Methods served over gRPC (Cloud Monitoring), not in the REST route table.
@@ -50,6 +55,12 @@ GRPC_METHOD_IDS = (
 )
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"
+#: Binding a key to a service account (``serviceAccountEmail`` on create) needs this permission
+#: on that account, as attaching a service account to a resource does
+#: (roles/iam.serviceAccountUser).
+#: The stand-in holds it in ``granted_permissions`` of the account's project (the project ID in
+#: its email); an account of a project the world does not hold uses the key's project.
+ACT_AS_PERMISSION = "iam.serviceAccounts.actAs"
 
 
 def required_permission(method_id: str, body: dict[str, Any]) -> str | None:

@@ -6,6 +6,7 @@ from standin.apis import (
     apikeys,
     billing,
     gemini,
+    iam,
     quotas,
     resourcemanager,
     secretmanager,
@@ -24,6 +25,7 @@ ROUTES: tuple[Route, ...] = (
     *resourcemanager.ROUTES,
     *gemini.ROUTES,
     *quotas.ROUTES,
+    *iam.ROUTES,
 )
 
 #: Every API method id, in table order (each once), then the gRPC ones (Cloud Monitoring).

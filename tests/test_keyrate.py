@@ -85,3 +85,22 @@ def test_a_burst_on_one_key_revokes_that_key_alone(standin: StandIn) -> None:
     entry = record["actions"]["revoke_offending_keys"]
     assert entry["status"] == "done" and entry["progress"]["deleted"] == [keyzoo.name(1)]
     assert "9000 request(s) in 10 min" in entry["progress"]["why"][keyzoo.name(1)]
+
+
+@pytest.mark.parametrize(
+    ("basis", "action", "message"),
+    [
+        ("actual", "revoke_offending_keys", "use it in a rate rule; this rule's basis is actual"),
+        ("rate", "revoke_leaked_key", "never in a rule; this rule's basis is rate"),
+    ],
+)
+def test_a_policy_naming_a_per_key_action_outside_its_basis_fails_at_start_up(
+    basis: str, action: str, message: str
+) -> None:
+    from functions.errors import PolicyError
+
+    rule: dict[str, object] = {"name": "r", "basis": basis, "actions": [action]}
+    rule.update({"threshold": 1} if basis == "actual" else {"window_minutes": 10, "amount": 5})
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(policy_doc(rules=[rule]))
+    assert caught.value.path == "rules[0].actions[0]" and message in caught.value.reason

@@ -23,6 +23,7 @@ from functions.log import Logger
 from functions.policy import parse_policy
 from standin import StandIn
 from standin.model import ApiKey
+from standin.permissions import ACT_AS_PERMISSION
 from tests.sample import event, policy_doc
 
 PROJECT = "gemini-prod"
@@ -35,6 +36,8 @@ CREATE = "apikeys.projects.locations.keys.create"
 DELETE = "apikeys.projects.locations.keys.delete"
 ADD_VERSION = "secretmanager.projects.secrets.addVersion"
 POLL = "apikeys.operations.get"
+# Replacing a key bound to a service account binds the new key to it: actAs on that account.
+ROTATE = RotateKeys.permissions | {ACT_AS_PERMISSION}
 
 
 pytestmark = pytest.mark.usefixtures("guard_env")
@@ -106,7 +109,7 @@ def assert_no_key_string(run: Run, *more: Any) -> None:
 
 
 def test_rotation_replaces_each_selected_key_once_however_often_delivered(standin: StandIn) -> None:
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"match": "gemini", "secret": SECRET})
     before = {k["displayName"]: k for k in run.api_keys()}
 
@@ -161,7 +164,7 @@ def test_rotation_replaces_each_selected_key_once_however_often_delivered(standi
 def test_interrupted_rotation_completes_on_redelivery_without_a_second_key(
     standin: StandIn, method: str, fault: str
 ) -> None:
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"secret": SECRET})
     standin.add_fault(method, fault)  # every call, for the whole first delivery
 
@@ -193,7 +196,7 @@ def test_interrupted_rotation_completes_on_redelivery_without_a_second_key(
 
 def test_old_key_deleted_meanwhile_is_not_deleted_twice(standin: StandIn) -> None:
     """A delete that happened but was never recorded (lost answer) is recognised on resume."""
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"secret": SECRET})
     standin.add_fault(ADD_VERSION, "503")
     with pytest.raises(TransientError):
@@ -224,7 +227,7 @@ def test_match_by_display_names_and_duplicate_names_in_the_secret(standin: Stand
             "displayName": MAPS_KEY,
         }
         keys.append(ApiKey.from_seed(twin, "twin"))
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"match": [MAPS_KEY], "secret": SECRET})
 
     run.deliver()
@@ -240,7 +243,7 @@ def test_match_by_display_names_and_duplicate_names_in_the_secret(standin: Stand
 
 
 def test_rotation_without_a_secret_says_where_the_new_keys_are(standin: StandIn) -> None:
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"match": [GEMINI_KEY]})
     run.deliver()
     action = run.record()["actions"]["rotate_keys"]
@@ -332,7 +335,7 @@ def test_vertex_keys_are_selected_when_the_policy_names_vertex(standin: StandIn)
 
 def test_rotation_leaves_a_bigquery_auth_key_alone(standin: StandIn) -> None:
     seed_keys(standin, [BIGQUERY_AUTH])
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"secret": SECRET})
 
     run.deliver()
@@ -380,4 +383,23 @@ def test_a_missing_permission_fails_with_the_remedy_and_touches_nothing(standin:
     assert "apikeys.keys.create" in action["detail"]
     (error,) = [line for line in run.logs() if line["severity"] == "ERROR"]
     assert "apikeys.keys.create" in error["remedy"]
+    assert all(k["deleteTime"] is None for k in run.api_keys()) and len(run.api_keys()) == 3
+
+
+def test_rotating_a_bound_key_without_act_as_fails_naming_it_and_deletes_nothing(
+    standin: StandIn,
+) -> None:
+    """Binding the replacement to the old key's service account needs actAs on that account."""
+    grant(standin, RotateKeys.permissions)  # no iam.serviceAccounts.actAs
+    run = Run(standin, "rotate_keys", {"match": [GEMINI_KEY], "secret": SECRET})
+
+    run.deliver()
+
+    action = run.record()["actions"]["rotate_keys"]
+    assert action["status"] == "failed"
+    (error,) = [line for line in run.logs() if line["severity"] == "ERROR"]
+    assert "iam.serviceAccounts.actAs" in error["message"]
+    assert "roles/iam.serviceAccountUser" in error["remedy"]
+    assert "gemini-app@gemini-prod.iam.gserviceaccount.com" in error["remedy"]
+    assert [c["status"] for c in standin.calls(CREATE)] == [403]
     assert all(k["deleteTime"] is None for k in run.api_keys()) and len(run.api_keys()) == 3

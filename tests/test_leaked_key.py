@@ -196,3 +196,29 @@ def test_restore_hands_a_leaked_key_back_only_with_include_leaked(
     assert main([*argv, "--include-leaked"]) == 0
     assert "DONE  undelete key " + keyzoo.name(3) in capsys.readouterr().out
     assert pipe.deleted() == []
+
+
+def test_a_key_lookup_refused_is_an_error_and_raised_so_the_event_is_not_dropped(
+    guard_env: StandIn,
+) -> None:
+    import io
+    from types import SimpleNamespace
+
+    from functions.errors import ActionFailed
+    from functions.leakhandler import LeakGuard
+    from functions.log import Logger
+    from functions.policy import parse_policy
+
+    guard_env.set_state(keyzoo.world())
+    guard_env.add_fault("apikeys.projects.locations.keys.list", "403", times=5)
+    stream = io.StringIO()
+    leak = LeakGuard(parse_policy(_policy("unused")), lambda: None, Logger(stream=stream))
+    message = {
+        "data": base64.b64encode(abuse.data(abuse.entry(keyzoo.PROJECT, keyzoo.uid(3)))).decode(),
+        "messageId": "m-403",
+    }
+    with pytest.raises(ActionFailed):
+        leak.handle(SimpleNamespace(data={"message": message}))
+    (line,) = [json.loads(x) for x in stream.getvalue().splitlines() if '"ERROR"' in x]
+    assert "look up the leaked key" in line["message"] and "apikeys.keys.list" in line["remedy"]
+    assert guard_env.calls(DELETE) == []

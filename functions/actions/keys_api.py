@@ -166,6 +166,13 @@ def create_replacement(project: str, old: Key, crossing: str) -> Key:
             return {"done": True, "response": existing}  # made by an earlier attempt
 
     remedies = _forbidden("apikeys.keys.create", project)
+    account = old.get("serviceAccountEmail")
+    if account:  # binding the replacement to the account needs actAs on it (README, decisions)
+        remedies = {
+            kind: f"{text}; and grant it roles/iam.serviceAccountUser (iam.serviceAccounts.actAs) "
+            f"on {account}, which the replacement is bound to (infra: key_service_accounts)"
+            for kind, text in remedies.items()
+        }
     operation = gcp.call(what, create, remedies)
     polling = _forbidden("serviceusage.operations.get", project)  # polling needs its own
     key = _public(gcp.call(what, lambda: gcp.rest_wait(SERVICE, VERSION, operation), polling))

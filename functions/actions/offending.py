@@ -8,7 +8,9 @@ the keys the firing names (``Firing.targets``) and leave the rest of the project
     one key. Same deletion; it also declares what the leaked-key handler needs to find that key
     before the executor runs (list the keys, and compare key strings when the event gives one).
 
-Each named key is read first: already deleted is "already", gone is reported, never an error.
+Targets are key resource names, or key uids (a per-key rate firing: Monitoring's
+``credential_id`` is ``apikey:<uid>``), looked up among the project's keys. Each named key is
+read first: already deleted is "already", gone is reported, never an error.
 Progress (``restore`` reads it): ``selected`` [names], ``deleted`` [names], ``why`` {name: why}.
 Errors: ActionFailed (permission), TransientError (retry on redelivery), as ``keys_api`` raises.
 """
@@ -21,16 +23,34 @@ from functions.actions.base import Action, Context, Outcome
 __all__ = ["RevokeLeakedKey", "RevokeOffendingKeys"]
 
 
+def _names(project: str, targets: tuple[str, ...]) -> list[str]:
+    """Resource names for ``targets``: names as given, uids looked up among the project's keys
+    (deleted ones too); a uid no key has is kept as is and reported as gone."""
+    if all("/" in t for t in targets):
+        return list(targets)
+    by_uid = {k.get("uid"): k["name"] for k in keys_api.list_keys(project, show_deleted=True)}
+    return [t if "/" in t else by_uid.get(t, t) for t in targets]
+
+
 class RevokeOffendingKeys(Action):
     name = "revoke_offending_keys"
     summary = "delete only the API keys the firing names (soft delete), leave the others working"
+    # list: a per-key rate firing names keys by uid (Monitoring's credential_id)
     permissions = frozenset(
-        {"apikeys.keys.get", "apikeys.keys.delete", "serviceusage.operations.get"}
+        {
+            "apikeys.keys.list",
+            "apikeys.keys.get",
+            "apikeys.keys.delete",
+            "serviceusage.operations.get",
+        }
     )
     idempotent = True  # each key is read before it is deleted; a deleted one is left alone
 
     def run(self, ctx: Context) -> Outcome:
-        names = list(ctx.progress.setdefault("selected", list(ctx.firing.targets)))
+        if "selected" not in ctx.progress:
+            ctx.progress["selected"] = _names(ctx.project, ctx.firing.targets)
+            ctx.checkpoint()
+        names = list(ctx.progress["selected"])
         if not names:
             return Outcome("noop", f"no API key named for {ctx.project}")
         ctx.progress.setdefault("why", {n: ctx.firing.reason for n in names})
@@ -39,7 +59,7 @@ class RevokeOffendingKeys(Action):
         for name in names:
             if name in deleted:
                 continue
-            key = keys_api.get_key(ctx.project, name)
+            key = keys_api.get_key(ctx.project, name) if "/" in name else None
             if key is None:
                 gone.append(name)
                 continue

@@ -178,7 +178,7 @@ def outcome(policy: Policy, firing: Firing, action_name: str) -> tuple[str, str]
 def result(n: Notification, policy: Policy, firings: list[Firing]) -> dict[str, Any]:
     """The plan as data: the notification, every rule, each firing rule's projects and actions."""
     rules = []
-    for rule in policy.rules:
+    for rule in (r for r in policy.rules if r.from_budget):  # the watchdog's are not a bill's
         mine = [f for f in firings if f.rule.name == rule.name]
         projects = []
         for firing in mine:
@@ -221,7 +221,9 @@ def result(n: Notification, policy: Policy, firings: list[Firing]) -> dict[str, 
             "cost_amount": n.cost_amount,
             "budget_amount": n.budget_amount,
             "currency": n.currency_code,
-            "spend_ratio": n.spend_ratio.quantize(Decimal("0.0001")),
+            "spend_ratio": n.spend_ratio.quantize(Decimal("0.0001"))
+            if n.spend_ratio.is_finite()
+            else n.spend_ratio,
             "forecast_threshold_exceeded": n.forecast_threshold_exceeded,
         },
         "dry_run": policy.dry_run,

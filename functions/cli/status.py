@@ -161,7 +161,7 @@ def render(doc: dict[str, Any], out: Output) -> None:
         if c["project"] != project:
             project = c["project"]
             out.say(f"  {project}" + (" (protected)" if c["protected"] else ""))
-        threshold = _pct(c["threshold"])
+        threshold = _pct(c["threshold"]) if c["threshold"] not in (None, "None") else "amount"
         state = (
             c["state"]
             + (", acting now" if c["acting_now"] else "")

@@ -4,11 +4,12 @@ When a budget notification arrives (functions/handler.py), its ``costAmount`` is
 the estimate the last watchdog tick recorded for that budget and period (``watchdog/state``):
 ``ratio = estimate / costAmount``, recorded in ``watchdog/reconcile-<budget id>`` and logged at
 INFO (``watchdog reconciliation``). An estimate below the billed cost by more than
-``reconcile_tolerance`` (default 0.2: ratio < 0.8) is an ERROR, so the guard's alert on ERROR
-logs pages someone: an under-estimating watchdog is the dangerous direction. The budget counts
-every service of its projects, the estimate only Gemini tokens: a budget filtered to the Gemini
-API service is the one to compare (README). Never raises: a failure here is one WARNING, and the
-notification's own handling is not affected.
+``reconcile_tolerance`` (default 0.2: ratio < 0.8) is an ERROR (unless the watchdog started
+counting after the period began: then the record says ``complete: false``), so the guard's
+alert on ERROR logs pages someone: an under-estimating watchdog is the dangerous direction.
+The budget counts every service of its projects, the estimate only Gemini tokens: a budget
+filtered to the Gemini API service is the one to compare (README). Never raises: a failure
+here is one WARNING, and the notification's own handling is not affected.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def _compare(n: Notification, report: dict[str, Any], tolerance: Decimal) -> dic
     if report.get("period") != n.period or not budget:
         return None
     estimate = Decimal(budget["estimate"])
+    # Deployed mid-period: the watchdog has not seen the period's start, so its estimate is short
+    # by construction; compare, record, but do not page.
+    complete = str(report.get("counting_since") or "") <= n.period
     ratio = (estimate / n.cost_amount).quantize(Decimal("0.0001")) if n.cost_amount > 0 else None
     return {
         "budget_id": n.budget_id,
@@ -40,7 +44,8 @@ def _compare(n: Notification, report: dict[str, Any], tolerance: Decimal) -> dic
         "estimate": format(estimate.normalize(), "f"),
         "estimate_tick": report.get("tick"),
         "ratio": None if ratio is None else format(ratio.normalize(), "f"),
-        "short": ratio is not None and ratio < 1 - tolerance,
+        "complete": complete,
+        "short": complete and ratio is not None and ratio < 1 - tolerance,
         "tolerance": str(tolerance),
         "currency": n.currency_code,
         "at": datetime.now(UTC).isoformat(),
@@ -64,7 +69,8 @@ def reconcile(
     except Exception as exc:  # never in the way of the notification's own handling
         log.warning(f"watchdog reconciliation failed: {type(exc).__name__}: {exc}")
         return None
-    fields = {k: record[k] for k in ("period", "cost_amount", "estimate", "ratio", "currency")}
+    keys = ("period", "cost_amount", "estimate", "ratio", "currency", "complete")
+    fields = {k: record[k] for k in keys}
     if record["short"]:
         log.error(
             f"watchdog estimate {record['estimate']} is below the billed cost "

@@ -17,7 +17,7 @@ so a project in two budgets is acted on once. Pure: the restore lookup is passed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,9 +26,11 @@ from functions.decision import Crossing, Firing
 from functions.policy import Policy, Rule
 from functions.watchdog import spend
 
-__all__ = ["Burst", "Estimates", "evaluate", "iso", "money"]
+__all__ = ["Burst", "Estimates", "Trailing", "Window", "evaluate", "iso", "money"]
 
 Estimates = dict[str, dict[str, Decimal]]  # budget id -> project -> period-to-date estimate
+Window = Callable[[str, int, "datetime | None"], Decimal]  # (project, minutes, since) -> spend
+Trailing = Callable[[str], Decimal]  # project -> spend over the 7 billing days before today
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,13 @@ def _estimate_firings(
     return firings
 
 
-def _bar(rule: Rule, project: str, days: spend.Days, now: datetime) -> tuple[Decimal, str]:
+def _bar(rule: Rule, project: str, trailing: Trailing) -> tuple[Decimal, str]:
     """The window spend at which ``rule`` is hot for ``project``, and how to say it."""
     assert rule.amount is not None and rule.window_minutes is not None
     if rule.basis == "rate":
         return rule.amount, f">= {_amount(rule.amount)}"
     assert rule.multiple is not None
-    average = spend.trailing_average(project, days, now, rule.window_minutes)
+    average = spend.trailing_average(trailing(project), rule.window_minutes)
     return max(rule.amount, rule.multiple * average), (
         f">= {_amount(rule.multiple)} x the trailing 7-day average {money(average)} "
         f"and >= {_amount(rule.amount)}"
@@ -102,8 +104,8 @@ def _bar(rule: Rule, project: str, days: spend.Days, now: datetime) -> tuple[Dec
 def _burst_firings(
     policy: Policy,
     rule: Rule,
-    minutes: Mapping[tuple[str, datetime], Decimal],
-    days: spend.Days,
+    window_spend: Window,
+    trailing: Trailing,
     now: datetime,
     bursts: dict[str, Burst],
     restored: Callable[[str], datetime | None],
@@ -125,8 +127,8 @@ def _burst_firings(
                 current = None
             else:
                 since = current.since
-        spent = spend.window_spend(project, minutes, now, rule.window_minutes, since)
-        bar, said = _bar(rule, project, days, now)
+        spent = window_spend(project, rule.window_minutes, since)
+        bar, said = _bar(rule, project, trailing)
         if spent < bar:
             if current is None:
                 bursts.pop(key, None)
@@ -160,8 +162,8 @@ def evaluate(
     policy: Policy,
     now: datetime,
     estimates: Estimates,
-    minutes: Mapping[tuple[str, datetime], Decimal],
-    days: spend.Days,
+    window_spend: Window,
+    trailing: Trailing,
     bursts: dict[str, Burst],
     restored: Callable[[str], datetime | None] = lambda _doc: None,
 ) -> dict[str, list[Firing]]:
@@ -171,7 +173,7 @@ def evaluate(
         if rule.basis == "estimate":
             found = _estimate_firings(policy, rule, estimates, now)
         elif rule.basis in ("rate", "baseline"):
-            found = _burst_firings(policy, rule, minutes, days, now, bursts, restored)
+            found = _burst_firings(policy, rule, window_spend, trailing, now, bursts, restored)
         else:
             continue  # actual/forecast: budget notifications only
         for firing in found:

@@ -1,13 +1,13 @@
 """The watchdog's own state: one Firestore document next to the ledger (collection ``watchdog``).
 
-Owns ``watchdog/state`` (settled day totals, where settling stopped, the current bursts, the
-last tick and its estimates: what ``budget-guard status`` shows and the reconciliation compares)
+Owns ``watchdog/state`` (since when the watchdog counts, the current bursts, the last tick and
+its estimates: what ``budget-guard status`` shows and the reconciliation compares)
 and ``watchdog/reconcile-<budget id>`` (the last reconciliation of a budget). Amounts are stored
 as decimal strings, times as RFC 3339 UTC.
 
 ``WatchdogStore.update(change)`` is optimistic: read, ``change``, write with a last-update-time
 precondition (create when absent), re-read on a conflict, so two ticks running at once never
-settle the same minutes twice. Errors: ``LedgerUnavailable`` when Firestore fails (transient:
+lose each other's bursts. Errors: ``LedgerUnavailable`` when Firestore fails (transient:
 the tick is raised and Pub/Sub redelivers it); ``CrossingBusy`` after repeated conflicts.
 """
 
@@ -18,13 +18,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from functions.errors import CrossingBusy, LedgerUnavailable
 from functions.policy import LedgerConfig
 from functions.watchdog.rules import Burst
-from functions.watchdog.spend import Days
 
 __all__ = ["FirestoreWatchdogStore", "MemoryWatchdogStore", "State", "WatchdogStore"]
 
@@ -44,16 +42,14 @@ def _iso(moment: datetime | None) -> str | None:
 class State:
     """What one tick reads and the next one continues from."""
 
-    settled_through: datetime | None = None
-    days: Days = field(default_factory=dict)
+    counting_since: datetime | None = None  # the first minute the watchdog ever read
     bursts: dict[str, Burst] = field(default_factory=dict)
     last_tick: datetime | None = None
     report: dict[str, Any] = field(default_factory=dict)  # last tick: estimates, minutes read
 
     def to_doc(self) -> dict[str, Any]:
         return {
-            "settled_through": _iso(self.settled_through),
-            "days": {p: {d: str(c) for d, c in per.items()} for p, per in self.days.items()},
+            "counting_since": _iso(self.counting_since),
             "bursts": {
                 k: {"start": _iso(b.start), "last_hot": _iso(b.last_hot), "since": _iso(b.since)}
                 for k, b in self.bursts.items()
@@ -72,11 +68,7 @@ class State:
             if start and last:
                 bursts[key] = Burst(start, last, _time(raw.get("since")))
         return cls(
-            settled_through=_time(doc.get("settled_through")),
-            days={
-                p: {d: Decimal(c) for d, c in per.items()}
-                for p, per in (doc.get("days") or {}).items()
-            },
+            counting_since=_time(doc.get("counting_since")),
             bursts=bursts,
             last_tick=_time(doc.get("last_tick")),
             report=dict(doc.get("report") or {}),

@@ -1,15 +1,15 @@
-"""One watchdog tick: read usage, overwrite buckets, price, settle, evaluate, act (the I/O).
+"""One watchdog tick: read usage, overwrite buckets, price, evaluate, act (the I/O lives here).
 
 A Cloud Scheduler job publishes to the watchdog's topic every ``interval_minutes``; the tick's
 Pub/Sub ``publishTime`` is the watchdog's "now" (so tests and simulations drive time). One tick:
 
-  1. reads the last ``REREAD_MINUTES`` minutes of usage from Cloud Monitoring (from the store's last
-     minute instead when ticks were missed, at most ``MAX_CATCH_UP``), one query per metric over the
-     metrics scope, and overwrites those per-minute buckets in Firestore;
-  2. in one optimistic update of the watchdog state (functions/watchdog/state.py): reads the open
-     buckets back, prices them (functions/watchdog/pricing.py), folds the minutes no tick will
-     re-read into day totals, computes each budget's period-to-date estimate and each project's
-     window spend, and evaluates the watchdog rules (functions/watchdog/rules.py);
+  1. reads the last ``REREAD_MINUTES`` minutes of usage from Cloud Monitoring (from the last
+     tick instead when ticks were missed, at most ``MAX_CATCH_UP``), one query per metric over
+     the metrics scope, and overwrites those per-minute buckets in Firestore;
+  2. in one optimistic update of the watchdog state (functions/watchdog/state.py): reads back
+     from the store the period to date, each rule's window (and the trailing week for
+     ``baseline``), exact sums whatever was re-read, prices them (functions/watchdog/pricing.py)
+     and evaluates the watchdog rules (functions/watchdog/rules.py);
   3. runs the firings through the guard's own executor and ledger, one ``Notification`` per budget
      (functions/watchdog/trigger.py), so claims, dry run, protection and the audit trail are the
      budget notifications' own.
@@ -24,10 +24,13 @@ Firestore, an action) is raised after every budget's firings ran, so Pub/Sub red
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from functions import deadline, keyrate
 from functions.decision import Firing
 from functions.errors import MalformedMessage, TransientError
 from functions.log import Logger, logger
@@ -36,7 +39,7 @@ from functions.policy import Policy
 from functions.prices import Prices, load_prices
 from functions.watchdog import spend
 from functions.watchdog.config import WatchdogConfig
-from functions.watchdog.pricing import Priced, price, prices_for
+from functions.watchdog.pricing import price, prices_for
 from functions.watchdog.rules import Estimates, evaluate, iso
 from functions.watchdog.state import State, WatchdogStore
 from functions.watchdog.trigger import tick_notification
@@ -63,11 +66,17 @@ class Buckets(Protocol):
         self, projects: Sequence[str], start: datetime, end: datetime
     ) -> list[TokenUsage]: ...
 
+    def keys_between(
+        self, projects: Sequence[str], start: datetime, end: datetime
+    ) -> list[KeyUsage]: ...
+
     def last_minute(self) -> datetime | None: ...
 
 
 class Executor(Protocol):
-    def run(self, n: Any, firings: list[Firing]) -> list[dict[str, Any]]: ...
+    def run(
+        self, n: Any, firings: list[Firing], budget: float | None = None
+    ) -> list[dict[str, Any]]: ...
 
     @property
     def ledger(self) -> Any: ...
@@ -137,13 +146,20 @@ class Watchdog:
         return self.tick(now)
 
     def tick(self, now: datetime) -> dict[str, Any]:
-        """Run one tick as of ``now`` (the publish time); return what it saw and did."""
+        """Run one tick as of ``now`` (the publish time); return what it saw and did.
+
+        The invocation's deadline (``BUDGET_GUARD_DEADLINE_SECONDS``) starts here: the reads
+        spend from it, and the firings get what is left.
+        """
+        deadline.start()
         minute = minute_of(now)
         start = self._read_start(minute)
         reader, buckets = self._client("reader"), self._client("buckets")
-        rows = reader.tokens(start, minute + MINUTE)
-        buckets.write_tokens(rows)
-        buckets.write_keys(reader.key_requests(start, minute + MINUTE))
+        end = minute + MINUTE
+        with ThreadPoolExecutor(1) as pool:  # requests per key alongside the tokens
+            keys = pool.submit(lambda: buckets.write_keys(reader.key_requests(start, end)))
+            buckets.write_tokens(reader.tokens(start, end))
+            keys.result()
         minutes_read = int((minute + MINUTE - start) / MINUTE)
         self.log.info(
             "watchdog tick", tick=iso(now), projects=len(self.projects), minutes_read=minutes_read
@@ -151,12 +167,12 @@ class Watchdog:
         outcome: dict[str, Any] = {}
 
         def change(state: State) -> State:
-            new, found = self._settle(state, minute, start, buckets)
+            new, found = self._evaluate(state, minute, start, buckets)
             outcome.update(found)
             return new
 
         self._client("state").update(change)
-        self._log_estimates(outcome["estimates"], outcome["priced"])
+        self._log_estimates(outcome["estimates"], outcome["unknown"])
         results = self._act(outcome["firings"], outcome["estimates"], now)
         return {
             "tick": iso(now),
@@ -164,49 +180,116 @@ class Watchdog:
             "estimates": outcome["estimates"],
             "firings": outcome["firings"],
             "results": results,
-            "unknown_models": sorted(outcome["priced"].unknown),
+            "unknown_models": sorted(outcome["unknown"]),
         }
 
     def _read_start(self, minute: datetime) -> datetime:
-        start = minute - timedelta(minutes=spend.REREAD_MINUTES - 1)
-        last = self._client("buckets").last_minute()
-        if last is not None and last < start:
-            start = max(minute_of(last), minute - MAX_CATCH_UP)
+        """The last 15 minutes; after missed ticks, from the last tick's 15 (at most a day back).
+
+        Anchored on the last tick rather than on the newest stored minute: an idle project
+        writes no buckets, and would otherwise make every tick read a whole day. Without a
+        state (first tick, or lost) the store's newest minute is the anchor.
+        """
+        reread = timedelta(minutes=spend.REREAD_MINUTES - 1)
+        start = minute - reread
+        last = self._client("state").state().last_tick or self._client("buckets").last_minute()
+        if last is not None and last < start:  # ticks were missed
+            # From what the last tick re-read: it could not see its own last minutes yet.
+            start = max(minute_of(last) - reread, minute - MAX_CATCH_UP)
         return start
 
-    def _window(self) -> int:
-        windows = [r.window_minutes or 0 for r in self.policy.rules]
-        return max([spend.REREAD_MINUTES, *windows])
-
-    def _settle(
+    def _evaluate(
         self, state: State, minute: datetime, start: datetime, buckets: Buckets
     ) -> tuple[State, dict[str, Any]]:
-        settled = state.settled_through or start
-        low = min(settled, minute - timedelta(minutes=self._window() - 1))
-        priced = price(buckets.tokens_between(self.projects, low, minute + MINUTE), self.prices)
-        freeze = minute - timedelta(minutes=spend.REREAD_MINUTES - 1)
-        days = state.days
-        if freeze > settled:
-            days = spend.fold(days, priced.cost, settled, freeze)
-            settled = freeze
-        days = spend.prune(days, spend.billing_day(minute))
+        """Estimates and firings from the store's exact sums; the new state."""
+        windows = {r.window_minutes for r in self.policy.rules if r.window_minutes}
+        baseline = any(r.basis == "baseline" for r in self.policy.rules)
+        read = {
+            what: price(buckets.tokens_between(self.projects, a, b), self.prices)
+            for what, (a, b) in spend.spans(minute, windows, baseline).items()
+        }
+        period = read["period"]
         estimates: Estimates = {
-            b.id: {
-                p: spend.period_to_date(p, days, priced.cost, settled, minute) for p in b.projects
-            }
+            b.id: {p: spend.total(period.cost, p) for p in b.projects}
             for b in self.policy.budgets.values()
         }
+
+        def window_spend(project: str, minutes: int, since: datetime | None) -> Decimal:
+            if since is None or since <= minute - timedelta(minutes=minutes - 1):
+                return spend.total(read[f"window:{minutes}"].cost, project)
+            rows = buckets.tokens_between([project], since, minute + MINUTE)  # after a restore
+            return spend.total(price(rows, self.prices).cost, project)
+
+        def trailing(project: str) -> Decimal:
+            return spend.total(read["trailing"].cost, project) if baseline else Decimal(0)
+
         bursts = dict(state.bursts)
         firings = evaluate(
-            self.policy, minute, estimates, priced.cost, days, bursts, self._restored
+            self.policy, minute, estimates, window_spend, trailing, bursts, self._restored
         )
+        firings = {
+            b: [self._with_busiest_key(f, minute, buckets) for f in found]
+            for b, found in firings.items()
+        }
+        firings = self._per_key(firings, buckets, minute, window_spend, bursts)
         newest = state.last_tick is None or minute >= state.last_tick
-        report = self._report(minute, start, estimates) if newest else state.report
-        last_tick = minute if newest else state.last_tick
+        counting = min(state.counting_since or start, start)
         new = state.but(
-            settled_through=settled, days=days, bursts=bursts, last_tick=last_tick, report=report
+            counting_since=counting,
+            bursts=bursts,
+            last_tick=minute if newest else state.last_tick,
+            report=self._report(minute, start, counting, estimates) if newest else state.report,
         )
-        return new, {"estimates": estimates, "firings": firings, "priced": priced}
+        unknown = set().union(*(r.unknown for r in read.values()))
+        return new, {"estimates": estimates, "firings": firings, "unknown": unknown}
+
+    def _with_busiest_key(self, firing: Firing, minute: datetime, buckets: Buckets) -> Firing:
+        """A rate or baseline firing's reason names the API key with most requests in its
+        window (its uid, never its string): where an operator looks first."""
+        window = firing.rule.window_minutes
+        if window is None:
+            return firing
+        start = minute - timedelta(minutes=window - 1)
+        counts: dict[str, int] = {}
+        for row in buckets.keys_between([firing.project], start, minute + MINUTE):
+            counts[row.key_uid] = counts.get(row.key_uid, 0) + row.requests
+        if not counts:
+            return firing
+        uid = max(counts, key=lambda k: (counts[k], k))
+        why = f"{firing.reason}; busiest API key {uid}: {counts[uid]} requests in the window"
+        return replace(firing, reason=why)
+
+    def _per_key(
+        self,
+        by_budget: dict[str, list[Firing]],
+        buckets: Buckets,
+        minute: datetime,
+        window_spend: Callable[[str, int, datetime | None], Decimal],
+        bursts: dict[str, Any],
+    ) -> dict[str, list[Firing]]:
+        """Rate rules with revoke_offending_keys act per key: one firing per key whose share of
+        the window's spend crossed, none for the others (functions/keyrate.py)."""
+        out: dict[str, list[Firing]] = {}
+        for budget_id, firings in by_budget.items():
+            made: list[Firing] = []
+            for f in firings:
+                if not keyrate.is_per_key(f):
+                    made.append(f)
+                    continue
+                assert f.rule.window_minutes is not None
+                burst = bursts.get(f"{f.rule.name}|{f.project}")
+                since = burst.since if burst is not None else None
+                start = minute - timedelta(minutes=f.rule.window_minutes - 1)
+                requests: dict[str, int] = {}
+                for row in buckets.keys_between(
+                    [f.project], max(start, since or start), minute + MINUTE
+                ):
+                    requests[row.key_uid] = requests.get(row.key_uid, 0) + row.requests
+                spent = window_spend(f.project, f.rule.window_minutes, since)
+                made += keyrate.per_key_firings(f, requests, spent)
+            if made:
+                out[budget_id] = made
+        return out
 
     def _restored(self, doc_id: str) -> datetime | None:
         record = self.executor.ledger.get(doc_id)
@@ -216,10 +299,13 @@ class Watchdog:
     def _currency(self, budget_id: str) -> str:
         return self.policy.budgets[budget_id].currency or self.prices.currency
 
-    def _report(self, minute: datetime, start: datetime, estimates: Estimates) -> dict[str, Any]:
+    def _report(
+        self, minute: datetime, start: datetime, counting: datetime, estimates: Estimates
+    ) -> dict[str, Any]:
         return {
             "tick": iso(minute),
             "read_from": iso(start),
+            "counting_since": iso(counting),
             "period": iso(spend.period_start(minute)),
             "budgets": {
                 budget_id: {
@@ -232,13 +318,20 @@ class Watchdog:
             },
         }
 
-    def _log_estimates(self, estimates: Estimates, priced: Priced) -> None:
-        if priced.unknown:
+    def _log_estimates(self, estimates: Estimates, unknown: set[str]) -> None:
+        for budget_id in estimates:
+            if self._currency(budget_id) != self.prices.currency:
+                self.log.warning(
+                    f"watchdog: budget {budget_id} is in {self._currency(budget_id)}, the price "
+                    f"table in {self.prices.currency}: its estimate is in {self.prices.currency}",
+                    budget=budget_id,
+                )
+        if unknown:
             self.log.warning(
                 "watchdog: models missing from the price table, priced at the unknown-model rate "
                 f"({self.prices.unknown.input}/{self.prices.unknown.output} per 1M tokens): "
-                + ", ".join(sorted(priced.unknown)),
-                models=sorted(priced.unknown),
+                + ", ".join(sorted(unknown)),
+                models=sorted(unknown),
             )
         for budget_id, per in estimates.items():
             amount = self.policy.budgets[budget_id].amount
@@ -261,7 +354,7 @@ class Watchdog:
             total = sum(estimates.get(budget_id, {}).values(), Decimal(0))
             n = tick_notification(self.policy, budget_id, total, now, self._currency(budget_id))
             try:
-                results.extend(self.executor.run(n, firings))
+                results.extend(self.executor.run(n, firings, deadline.remaining()))
             except TransientError as exc:
                 transient.append(exc)
         if transient:

@@ -66,6 +66,9 @@ class Usage:
     def key_requests(self, start: datetime, end: datetime) -> list[Any]:
         return []
 
+    def keys_between(self, projects: Any, start: datetime, end: datetime) -> list[Any]:
+        return []
+
     # Buckets
     def write_tokens(self, rows: list[TokenUsage]) -> None:
         for r in rows:
@@ -247,3 +250,62 @@ def test_budget_notifications_ignore_watchdog_rules() -> None:
     )
     assert decide(n, policy) == []
     assert spend.period_start(T0).isoformat() == "2026-11-01T07:00:00+00:00"
+
+
+def test_the_watchdog_imports_no_google_client_before_its_first_tick() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    probe = (
+        "import json, sys\n"
+        "import functions_framework\n"
+        "before = set(sys.modules)\n"
+        "import main\n"
+        "from functions.watchdog import tick, rules, pricing, spend, state, reconcile\n"
+        "w = tick.Watchdog(main._guard.policy, main._guard.executor)\n"
+        "roots = ('google', 'grpc', 'requests', 'urllib3', 'proto')\n"
+        "print(json.dumps(sorted(m for m in set(sys.modules) - before "
+        "if m.split('.')[0] in roots)))\n"
+    )
+    doc = json.dumps(watchdog_policy([*ESTIMATE, *RATE]))
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        env={"BUDGET_GUARD_POLICY": doc, "PYTHONPATH": str(root), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_baseline_fires_on_a_spike_over_the_trailing_week_and_not_on_normal_use() -> None:
+    usage = Usage()
+    now = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)  # noon Pacific
+    today = spend.day_start(now)
+    for i in range(7 * 24):  # the week before today, $0.50 a minute (hour rows, as the store)
+        hour = today - timedelta(hours=i + 1)
+        usage.buckets[("gemini-prod", PRO, hour)] = TokenUsage(
+            "gemini-prod", PRO, hour, 0, 60 * 50_000
+        )
+    rule = {
+        "name": "spike",
+        "basis": "baseline",
+        "window_minutes": 10,
+        "amount": 10,
+        "multiple": 3,
+        "actions": ["notify"],
+    }
+    dog, ledger, _ = make([rule], usage)
+    usage.burn(now - timedelta(minutes=60), 30, 1)  # $10 per 10 minutes: >= amount, < 3 x $5
+    for m in range(-55, -25, 5):
+        dog.tick(now + timedelta(minutes=m))
+    assert ledger.records() == []
+    usage.burn(now - timedelta(minutes=20), 20, 2)  # $20 per 10 minutes: 4 x the average
+    for m in range(-15, 5, 5):
+        dog.tick(now + timedelta(minutes=m))
+    (record,) = ledger.records()
+    assert "3 x the trailing 7-day average 5" in record["reason"], record["reason"]
