@@ -5,6 +5,8 @@
                   (Resource Manager testIamPermissions; protected projects need none of the
                   mutating actions' permissions, since those never run there)
     billing P     P is linked to the policy's billing account (else the budget never sees its spend)
+    quotas P      the Gemini quotas throttle relies on, in force now (when a rule uses throttle)
+    ceiling P     the quotas in force still hold the policy's ceiling (when it has one)
     topic         events_topic exists (when configured)
     secret        keys.secret exists (when configured)
     iam ledger    the ledger project grants the Firestore entity permissions the guard uses
@@ -24,6 +26,7 @@ from typing import TypeVar
 
 from functions import gcp
 from functions.actions import REGISTRY
+from functions.cli import check_quotas
 from functions.cli.common import add_common, load
 from functions.cli.output import FAIL, PASS, SKIP, Output
 from functions.errors import ActionFailed, TransientError
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             out, f"iam {project}", project, needed_permissions(policy, project), ROLE_FIX
         )
         checks.append(_billing(out, policy, project))
+        checks += check_quotas.quota_checks(out, policy, project)
     checks.append(_topic(out, policy))
     checks.append(_secret(out, policy))
     checks += _iam(
