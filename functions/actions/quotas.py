@@ -60,9 +60,10 @@ class Throttle(Action):
             raise ActionFailed(f"{reasons} (lowered: {len(lowered)} of {len(replaced)})", remedies)
         if not replaced:
             return Outcome("noop", f"every throttled quota of {ctx.project} is already at or below")
+        summary = _summary(replaced, lowered)
         return Outcome(
             "done",
-            f"lowered {len(lowered)} Gemini quota(s) in {ctx.project}: {_summary(replaced, lowered)}",
+            f"lowered {len(lowered)} Gemini quota(s) in {ctx.project}: {summary}",
             {"lowered": list(lowered)},
         )
 
