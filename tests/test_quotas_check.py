@@ -35,8 +35,10 @@ def test_check_reports_quotas_and_whether_the_ceiling_holds(
 
     quotas = checks[f"quotas {PROJECT}"]
     assert quotas["status"] == "PASS"
-    assert "GenerateRequestsPerMinutePerProjectPerModel: gemini-2.5-flash 1,000" in quotas["detail"]
-    assert "(throttle: 1)" in quotas["detail"]
+    assert (
+        "GenerateRequestsPerMinutePerProjectPerModel: 7 model(s), throttle lowers 7 to 1 "
+        "(gemini-2.5-flash 1,000, "
+    ) in quotas["detail"]
     assert f"iam {PROJECT}" in checks  # the throttle's permissions are tested like the others
     over = checks[f"ceiling {PROJECT}"]
     assert over["status"] == "FAIL" and "exceeded" in over["detail"]

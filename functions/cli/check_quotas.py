@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from functions.cli.output import FAIL, PASS, Output
+from functions.cli.output import FAIL, PASS, SKIP, Output
 from functions.policy import Policy
 
 __all__ = ["quota_checks"]
@@ -50,8 +50,12 @@ def _throttle(out: Output, policy: Policy, project: str, infos: dict[str, Any]) 
             models = (
                 list(listed) if "*" in entry.models else [m for m in entry.models if m in listed]
             )
-            shown = ", ".join(f"{m} {_fmt(listed[m])}" for m in models)
-            parts.append(f"{quota_id}: {shown or 'no model'} (throttle: {entry.value})")
+            above = [m for m in models if listed[m] < 0 or listed[m] > entry.value]
+            shown = ", ".join(f"{m} {_fmt(listed[m])}" for m in above)
+            parts.append(
+                f"{quota_id}: {len(models)} model(s), throttle lowers {len(above)} to "
+                f"{entry.value}" + (f" ({shown})" if shown else "")
+            )
     if missing:
         return out.check(
             FAIL,
@@ -85,6 +89,8 @@ def _ceiling(out: Output, policy: Policy, project: str, infos: dict[str, Any]) -
         worst.append((cost, model))
     fix = f"`budget-guard ceiling --daily {daily} --project {project} --apply`"
     name = f"ceiling {project}"
+    if not models:
+        return out.check(SKIP, name, "the project lists no Gemini model quotas")
     if open_models:
         return out.check(FAIL, name, f"no finite daily quota bounds {', '.join(open_models)}", fix)
     top = ", ".join(f"{m} {c:.2f}" for c, m in sorted(worst, reverse=True)[:3])
