@@ -106,3 +106,54 @@ def test_models_get_output_limits_when_reachable(gemini_api: list[dict[str, Any]
 def test_models_get_is_skipped_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     assert models.output_token_limits(["gemini-2.5-pro"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"throttle": {"quotas": []}}, "throttle.quotas: must name at least one quota"),
+        (
+            {"throttle": {"quotas": [{"family": "requests_per_day", "value": -1}]}},
+            "throttle.quotas[0].value: must be a whole number >= 0",
+        ),
+        (
+            {"throttle": {"quotas": [{"family": "requests_per_day", "value": 1.5}]}},
+            "throttle.quotas[0].value: must be a whole number >= 0",
+        ),
+        (
+            {"throttle": {"tier": "gold", "quotas": [{"family": "requests_per_day", "value": 1}]}},
+            "throttle.tier: must be one of",
+        ),
+        (
+            {"throttle": {"quotas": [{"family": "requests_per_day", "value": 1, "models": []}]}},
+            "throttle.quotas[0].models: must name at least one model",
+        ),
+        ({"ceiling": {"daily": "fifty"}}, "ceiling.daily: must be an amount"),
+        ({"ceiling": {"daily": 0}}, "ceiling.daily: must be > 0"),
+        ({"ceiling": {"daily": "50", "models": ["Bad Model"]}}, "ceiling.models[0]: must be"),
+    ],
+)
+def test_bad_quota_sections_fail_naming_the_field(changes: dict[str, Any], error: str) -> None:
+    from functions.errors import PolicyError
+    from functions.policy import parse_policy
+    from tests.sample import policy_doc
+
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(policy_doc(**changes))
+    assert str(raised.value).startswith(error), str(raised.value)
+
+
+def test_good_quota_sections_parse() -> None:
+    from decimal import Decimal
+
+    from functions.policy import parse_policy
+    from tests.sample import policy_doc
+
+    policy = parse_policy(
+        policy_doc(
+            throttle={"tier": "tier2", "quotas": [{"family": "requests_per_minute", "value": 0}]},
+            ceiling={"daily": "49.50", "models": ["gemini-2.5-pro"]},
+        )
+    )
+    assert policy.throttle == ThrottleConfig((ThrottleQuota("requests_per_minute", 0),), "tier2")
+    assert policy.ceiling is not None and policy.ceiling.daily == Decimal("49.50")
