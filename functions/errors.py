@@ -7,8 +7,11 @@
     │   └── SpoofedMessage       well-formed, but not from a budget this policy guards
     ├── TransientError       worth retrying; raised out of the function so Pub/Sub redelivers
     │   ├── LedgerUnavailable    the ledger could not be read or written
+    │   │   └── LedgerMisconfigured  it refuses for good (no database, Datastore mode, no
+    │   │                            permission): one ERROR with the fix, then as unavailable
     │   └── CrossingBusy         another instance holds this crossing's lease
-    └── ActionFailed         failed until a human applies the remedy; logged at ERROR
+    ├── ActionFailed         failed until a human applies the remedy; logged at ERROR
+    └── LeaseLost            another instance took this crossing's lease over: this holder stops
 
 Messages never carry key strings: ``redact`` runs over every message that leaves the guard.
 """
@@ -19,6 +22,8 @@ __all__ = [
     "ActionFailed",
     "CrossingBusy",
     "GuardError",
+    "LeaseLost",
+    "LedgerMisconfigured",
     "LedgerUnavailable",
     "MalformedMessage",
     "PolicyError",
@@ -71,6 +76,15 @@ class LedgerUnavailable(TransientError):
     """The ledger could not be read or written."""
 
 
+class LedgerMisconfigured(LedgerUnavailable):
+    """The ledger refuses every request until a human fixes it; ``remedy`` says how."""
+
+    def __init__(self, reason: str, remedy: str) -> None:
+        super().__init__(f"{reason}. Fix: {remedy}")
+        self.reason = reason
+        self.remedy = remedy
+
+
 class CrossingBusy(TransientError):
     """Another instance holds the lease on this crossing right now."""
 
@@ -82,3 +96,11 @@ class ActionFailed(GuardError):
         super().__init__(f"{reason}. Fix: {remedy}")
         self.reason = reason
         self.remedy = remedy
+
+
+class LeaseLost(GuardError):
+    """Another instance took over the lease on a crossing this one held: it must act no more.
+
+    Not a TransientError on purpose: actions catch those to go on with their next item, and a
+    holder that lost its lease must stop at once. The executor logs it once and redelivers.
+    """

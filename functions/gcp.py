@@ -5,9 +5,12 @@ transport in tests and in production). ``BUDGET_GUARD_GCP_ENDPOINT=http://127.0.
 them all at the local stand-in with anonymous credentials; unset, they use Google's endpoints and
 the function's default credentials. Pub/Sub and Firestore follow their own emulator variables.
 
-Transient failures (429, 500, 502, 503, 504, timeouts, dropped connections) are retried with
-exponential backoff up to ``RETRY_DEADLINE`` seconds, then raised as TransientError so Pub/Sub
-redelivers. Permanent ones become ActionFailed with the remedy an operator needs.
+Transient failures (429, 500, 502, 503, 504, timeouts, dropped connections, answers cut off
+mid-body, credential refreshes that failed: ``_TRANSIENT``) are retried with exponential backoff
+up to ``RETRY_DEADLINE`` seconds, then raised as TransientError so Pub/Sub redelivers. Permanent
+ones become ActionFailed with the remedy an operator needs. No retry, request or operation poll
+outlives the invocation's deadline (``functions.deadline``): each is bounded by the time left, and
+a call made once it has passed is a TransientError without a request.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
+from functions import deadline
 from functions.errors import ActionFailed, TransientError
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "rest_call",
     "rest_wait",
     "status",
+    "timeout",
     "wait",
 ]
 
@@ -66,6 +71,11 @@ def reset() -> None:
     OPERATION_TIMEOUT = float(os.environ.get("BUDGET_GUARD_OPERATION_TIMEOUT", "120"))
     client.cache_clear()
     authorized_session.cache_clear()
+
+
+def timeout() -> float:
+    """One request's timeout: ``TIMEOUT``, but no later than the invocation's deadline."""
+    return max(0.5, deadline.bound(TIMEOUT))
 
 
 def endpoint() -> str | None:
@@ -145,29 +155,46 @@ def google_message(exc: BaseException) -> str:
     return str(message) if message else str(getattr(exc, "message", None) or exc)
 
 
+# Failures worth retrying, by module and class name (imported on first use, never at start-up):
+# throttling and server errors; timeouts; and every connection-level failure, including a
+# credential refresh that could not reach its token endpoint (google.auth TransportError, or
+# RefreshError, which the metadata server's credentials raise for it) and an answer cut off
+# mid-body (requests ChunkedEncodingError, urllib3 ProtocolError, http.client IncompleteRead).
+# A RefreshError that is permanent (a deleted service account) is redelivered until Pub/Sub's
+# dead-letter topic, with an ERROR line each delivery: the guard cannot tell it from an outage.
+_TRANSIENT = {
+    "google.api_core.exceptions": (
+        "TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable",
+        "GatewayTimeout", "DeadlineExceeded", "Aborted",
+    ),
+    "google.auth.exceptions": ("TransportError", "RefreshError"),
+    "requests.exceptions": (
+        "ConnectionError", "Timeout", "ChunkedEncodingError", "ContentDecodingError",
+    ),
+    "urllib3.exceptions": ("ProtocolError", "TimeoutError"),
+    "http.client": ("HTTPException",),
+    "builtins": ("ConnectionError", "TimeoutError"),
+}  # fmt: skip
+
+
+@cache
+def _transient_classes() -> tuple[type[BaseException], ...]:
+    import importlib
+
+    return tuple(
+        getattr(importlib.import_module(module), name)
+        for module, names in _TRANSIENT.items()
+        for name in names
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: throttling, server errors, timeouts, resets."""
-    import requests
+    """True for failures worth retrying: throttling, server errors, timeouts, resets (above)."""
     from google.api_core import exceptions as gexc
 
     if isinstance(exc, gexc.Conflict) and status(exc) == "ABORTED":  # a REST 409 ABORTED
         return True
-    if isinstance(
-        exc,
-        (
-            gexc.TooManyRequests,
-            gexc.InternalServerError,
-            gexc.BadGateway,
-            gexc.ServiceUnavailable,
-            gexc.GatewayTimeout,
-            gexc.DeadlineExceeded,
-            gexc.Aborted,
-        ),
-    ):
-        return True
-    return isinstance(
-        exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
-    )
+    return isinstance(exc, _transient_classes())
 
 
 def rest_call(method: str, service: str, path: str, json: Any = None, **params: Any) -> Any:
@@ -175,7 +202,7 @@ def rest_call(method: str, service: str, path: str, json: Any = None, **params: 
     from google.api_core import exceptions as gexc
 
     response = authorized_session().request(
-        method, rest_url(service, path), json=json, params=params or None, timeout=TIMEOUT
+        method, rest_url(service, path), json=json, params=params or None, timeout=timeout()
     )
     if response.status_code >= 400:
         raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
@@ -192,10 +219,10 @@ def rest_wait(service: str, version: str, operation: dict[str, Any]) -> dict[str
 
     from google.api_core import exceptions as gexc
 
-    deadline = time.monotonic() + OPERATION_TIMEOUT
+    until = time.monotonic() + deadline.bound(OPERATION_TIMEOUT)
     delay = RETRY_INITIAL
     while not operation.get("done"):
-        if time.monotonic() + delay > deadline:
+        if time.monotonic() + delay > until:
             name = operation.get("name")
             raise TimeoutError(f"operation {name} not done after {OPERATION_TIMEOUT:g} s")
         time.sleep(delay)
@@ -224,7 +251,7 @@ def wait(operation: Any) -> Any:
         initial=RETRY_INITIAL,
         maximum=5.0,
         multiplier=1.5,
-        timeout=OPERATION_TIMEOUT,
+        timeout=deadline.bound(OPERATION_TIMEOUT),
     )
     return operation.result(retry=None, polling=poll)
 
@@ -240,12 +267,14 @@ def call(what: str, fn: Callable[[], T], remedies: Mapping[Any, str] | None = No
     from google.api_core import exceptions as gexc
     from google.api_core.retry import Retry
 
+    if deadline.expired():
+        raise TransientError(f"{what}: not tried, the invocation's deadline was reached")
     retry = Retry(
         predicate=is_transient,
         initial=RETRY_INITIAL,
         maximum=8.0,
         multiplier=2.0,
-        timeout=RETRY_DEADLINE,
+        timeout=deadline.bound(RETRY_DEADLINE),
     )
     try:
         return retry(fn)()

@@ -2,6 +2,8 @@
 
 Rejected messages (malformed or spoofed) are logged once with their reason and acknowledged: a
 5xx would make Pub/Sub redeliver them forever. Transient failures are raised so that it does.
+Reading and deciding are pure, so an unexpected exception there (a bug: it would fail the same
+way on every redelivery) is one ERROR line with its type and reason, and acknowledged too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.decision import decide
-from functions.errors import RejectedMessage
+from functions.errors import RejectedMessage, TransientError
 from functions.ledger import Ledger
 from functions.log import Logger, logger
 from functions.notification import from_cloud_event, parse
@@ -50,8 +52,11 @@ class Guard:
         message_id = _message_id(cloud_event)
         try:
             notification = parse(
-                from_cloud_event(cloud_event), self.policy.billing_account, self.policy.budgets
+                from_cloud_event(cloud_event, self.policy.source_topic),
+                self.policy.billing_account,
+                self.policy.budgets,
             )
+            firings = decide(notification, self.policy)
         except RejectedMessage as exc:
             self.log.warning(
                 f"{exc.kind} message ignored: {exc.reason}",
@@ -60,7 +65,17 @@ class Guard:
                 reason=exc.reason,
             )
             return []
-        firings = decide(notification, self.policy)
+        except TransientError:
+            raise
+        except Exception as exc:  # a bug in reading or deciding: redelivery would repeat it
+            why = f"{type(exc).__name__}: {exc}"[:500]
+            self.log.error(
+                f"guard could not read or decide on the message, acknowledged: {why}",
+                message_id=message_id,
+                rejected="error",
+                reason=why,
+            )
+            return []
         if not firings:
             self.log.info(
                 "under every threshold",
@@ -85,6 +100,6 @@ class Guard:
 def _message_id(event: Any) -> str | None:
     try:
         message_id = event.data["message"]["messageId"]
-    except (AttributeError, KeyError, TypeError):
+    except Exception:  # whatever the envelope is, the message is still answered and logged
         return None
     return message_id[:128] if isinstance(message_id, str) else None

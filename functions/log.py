@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from functions.redact import redact
 
 __all__ = ["Logger", "logger"]
+
+_WRITE = threading.Lock()  # the executor's threads share the stream: one whole line at a time
 
 
 class Logger:
@@ -39,8 +42,10 @@ class Logger:
             }
         )
         stream = self._stream or sys.stdout
-        stream.write(json.dumps(record, default=str, sort_keys=False) + "\n")
-        stream.flush()
+        line = json.dumps(record, default=str, sort_keys=False) + "\n"
+        with _WRITE:
+            stream.write(line)
+            stream.flush()
         return record
 
     def debug(self, message: str, **fields: Any) -> dict[str, Any]:

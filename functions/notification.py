@@ -22,7 +22,9 @@ from functions.errors import MalformedMessage, SpoofedMessage
 
 __all__ = [
     "EVENT_TYPE",
+    "MAX_AMOUNT",
     "MAX_DATA_BYTES",
+    "MIN_AMOUNT",
     "Notification",
     "decode_data",
     "from_cloud_event",
@@ -33,10 +35,21 @@ EVENT_TYPE = "google.cloud.pubsub.topic.v1.messagePublished"
 SCHEMA_VERSION = "1.0"
 # A real notification is about 300 bytes; anything near Pub/Sub's 10 MB limit is hostile.
 MAX_DATA_BYTES = 16 * 1024
+# Amounts are money: below a quadrillion, and 0 or at least a nano (1e-9), the smallest amount
+# Cloud Billing's Money type expresses. Outside that range a message is crafted, not billed.
 MAX_AMOUNT = Decimal("1e15")
+MIN_AMOUNT = Decimal("1e-9")
 MAX_RATIO = Decimal("1e6")
 # A period cannot start after the message about it was published; allow for clock skew.
 CLOCK_SKEW = timedelta(hours=1)
+# The longest a budget period of each calendar period lasts: Cloud Billing publishes a
+# notification within its period, so a period start older than that before publishTime is stale.
+PERIOD_LENGTH = {
+    "MONTH": timedelta(days=31),
+    "QUARTER": timedelta(days=92),
+    "YEAR": timedelta(days=366),
+}
+PUBSUB_SOURCE = "//pubsub.googleapis.com/"
 
 _ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
 _BUDGET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -69,7 +82,10 @@ class Notification:
 
     @property
     def spend_ratio(self) -> Decimal:
-        """Actual spend as a fraction of the budget (1 = 100 %)."""
+        """Actual spend as a fraction of the budget (1 = 100 %); of a zero budget, infinite
+        once anything is spent (``decision``: any spend crosses every threshold), else 0."""
+        if self.budget_amount == 0:
+            return Decimal("Infinity") if self.cost_amount > 0 else Decimal(0)
         return self.cost_amount / self.budget_amount
 
 
@@ -94,6 +110,8 @@ def _amount(value: Any) -> Decimal:
         raise ValueError("must not be negative")
     if number >= MAX_AMOUNT:
         raise ValueError(f"must be below {MAX_AMOUNT:.0e}")
+    if 0 < number < MIN_AMOUNT:
+        raise ValueError("must be 0 or at least 1e-9 (a nano: Cloud Billing's smallest unit)")
     return number
 
 
@@ -238,8 +256,6 @@ def parse(
 
 
 def _check_consistent(n: Notification) -> None:
-    if n.budget_amount <= 0:
-        raise MalformedMessage("data.budgetAmount must be greater than zero")
     if n.publish_time is not None and n.cost_interval_start > n.publish_time + CLOCK_SKEW:
         raise MalformedMessage(
             f"data.costIntervalStart {n.period} is after the message's publishTime"
@@ -257,16 +273,33 @@ def _check_origin(n: Notification, billing_account: str, budgets: Mapping[str, A
     currency = getattr(budget, "currency", None)
     if currency is not None and n.currency_code != currency:
         raise SpoofedMessage(f"currencyCode {n.currency_code} is not the budget's {currency}")
+    period = getattr(budget, "calendar_period", None)
+    age = None if n.publish_time is None else n.publish_time - n.cost_interval_start
+    if period is not None and age is not None and age > PERIOD_LENGTH[period] + CLOCK_SKEW:
+        raise MalformedMessage(
+            f"data.costIntervalStart {n.period} is stale: more than one {period} budget "
+            f"period ({PERIOD_LENGTH[period].days} days) before the publishTime"
+        )
 
 
-def from_cloud_event(event: Any) -> Mapping[str, Any]:
-    """Return the Pub/Sub message inside a functions-framework CloudEvent, checking its type."""
+def from_cloud_event(event: Any, source_topic: str | None = None) -> Mapping[str, Any]:
+    """Return the Pub/Sub message inside a functions-framework CloudEvent, checking its type and,
+    when ``source_topic`` is given, that its source is that topic (Eventarc sets the source)."""
     try:
         event_type = event["type"]
     except (KeyError, TypeError):
         event_type = None
     if event_type != EVENT_TYPE:
         raise MalformedMessage(f"CloudEvent type {str(event_type)[:80]!r} is not {EVENT_TYPE}")
+    if source_topic is not None:
+        try:
+            source = event["source"]
+        except (KeyError, TypeError):
+            source = None
+        if source != PUBSUB_SOURCE + source_topic:
+            raise SpoofedMessage(
+                f"CloudEvent source {str(source)[:120]!r} is not the alerts topic {source_topic}"
+            )
     data = getattr(event, "data", None)
     if not isinstance(data, Mapping) or not isinstance(data.get("message"), Mapping):
         raise MalformedMessage("CloudEvent data has no Pub/Sub message")

@@ -21,6 +21,7 @@ __all__ = [
     "ENV_POLICY",
     "ENV_POLICY_FILE",
     "GEMINI_SERVICE",
+    "PROJECT_PLACEHOLDER",
     "Budget",
     "CeilingConfig",
     "KeysConfig",
@@ -36,7 +37,9 @@ __all__ = [
 ENV_POLICY = "BUDGET_GUARD_POLICY"
 ENV_POLICY_FILE = "BUDGET_GUARD_POLICY_FILE"
 GEMINI_SERVICE = "generativelanguage.googleapis.com"
+PROJECT_PLACEHOLDER = "{project}"
 BASES = ("actual", "forecast")
+CALENDAR_PERIODS = ("MONTH", "QUARTER", "YEAR")
 
 _ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
 _BUDGET = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -68,6 +71,9 @@ class Budget:
     id: str
     projects: tuple[str, ...]
     currency: str | None = None
+    # MONTH, QUARTER or YEAR (Terraform fills it): a period start older than one such period
+    # before the message was published is refused as stale. None: not checked.
+    calendar_period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,18 @@ class LedgerConfig:
 
 @dataclass(frozen=True)
 class KeysConfig:
-    """Which API keys the key actions select, and where rotated key strings go."""
+    """Which API keys the key actions select, and where rotated key strings go.
+
+    ``secret`` may hold ``{project}`` (``PROJECT_PLACEHOLDER``): each guarded project's rotation
+    then writes to its own secret, so every consumer finds its own project's keys at ``latest``.
+    """
 
     match: str | tuple[str, ...] = "gemini"
     secret: str | None = None
+
+    def secret_for(self, project: str) -> str | None:
+        """The secret ``project``'s rotations write to, or None when none is configured."""
+        return None if self.secret is None else self.secret.replace(PROJECT_PLACEHOLDER, project)
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,8 @@ class Policy:
     services: tuple[str, ...] = (GEMINI_SERVICE,)
     throttle: ThrottleConfig | None = None
     ceiling: CeilingConfig | None = None
+    # The alerts topic (projects/P/topics/T) the CloudEvent's source must name. None: not checked.
+    source_topic: str | None = None
 
     def is_protected(self, project: str) -> bool:
         return project in self.protected_projects
@@ -243,14 +259,20 @@ def _budgets(value: Any, path: str) -> dict[str, Budget]:
     for budget_id, spec in value.items():
         p = f"{path}.{budget_id}"
         _string(budget_id, p, _BUDGET, "a budget id (the UUID at the end of the budget's name)")
-        obj = _object(spec, p, {"projects"}, {"currency"})
+        obj = _object(spec, p, {"projects"}, {"currency", "calendar_period"})
         projects = _list(obj["projects"], f"{p}.projects", _project)
         if not projects:
             raise PolicyError(f"{p}.projects", "must name at least one project")
         currency = obj.get("currency")
         if currency is not None:
             currency = _string(currency, f"{p}.currency", _CURRENCY, "an ISO 4217 code like USD")
-        budgets[budget_id] = Budget(budget_id, projects, currency)
+        period = obj.get("calendar_period")
+        if period is not None and period not in CALENDAR_PERIODS:
+            raise PolicyError(
+                f"{p}.calendar_period",
+                f"must be one of {', '.join(CALENDAR_PERIODS)}, got {period!r}",
+            )
+        budgets[budget_id] = Budget(budget_id, projects, currency, period)
     return budgets
 
 
@@ -269,8 +291,56 @@ def _keys(value: Any, path: str) -> KeysConfig:
             )
     secret = obj.get("secret")
     if secret is not None:
-        secret = _string(secret, f"{path}.secret", _SECRET, "projects/PROJECT/secrets/NAME")
+        # Checked with the longest project ID in place of the placeholder: every name it makes
+        # is a valid secret name.
+        _string(secret, f"{path}.secret", None)
+        _string(
+            secret.replace(PROJECT_PLACEHOLDER, "p" * 30),
+            f"{path}.secret",
+            _SECRET,
+            "projects/PROJECT/secrets/NAME (NAME may hold {project})",
+        )
     return KeysConfig(match, secret)
+
+
+def _host_not_unlinked(policy: Policy) -> None:
+    """Refuse disable_billing on the guard's own host project (the ledger's project).
+
+    Unlinking it would stop the guard itself (the function, its ledger, its alerts) in the middle
+    of a crossing, with the other projects' brakes possibly not yet run. Host the guard in a
+    project of its own (infra/README.md), or protect the host project.
+    """
+    host = policy.ledger.project
+    if policy.is_protected(host) or not any("disable_billing" in r.actions for r in policy.rules):
+        return
+    for budget in policy.budgets.values():
+        if host in budget.projects:
+            raise PolicyError(
+                f"budgets.{budget.id}.projects[{budget.projects.index(host)}]",
+                f"{host} is the guard's own host project (ledger.project): disable_billing there "
+                "would stop the guard itself; host the guard in a project of its own, or add "
+                f"{host} to protected_projects",
+            )
+
+
+def _one_writer_per_secret(policy: Policy) -> None:
+    """Refuse a key secret that the rotations of several projects would each overwrite."""
+    secret = policy.keys.secret
+    if secret is None or PROJECT_PLACEHOLDER in secret:
+        return
+    if not any("rotate_keys" in rule.actions for rule in policy.rules):
+        return
+    writers = sorted(
+        {p for b in policy.budgets.values() for p in b.projects if not policy.is_protected(p)}
+    )
+    if len(writers) > 1:
+        raise PolicyError(
+            "keys.secret",
+            f"would be overwritten by the rotate_keys of {len(writers)} projects "
+            f"({', '.join(writers)}): each version holds one project's keys, so the others' "
+            f"consumers would lose theirs. Put {PROJECT_PLACEHOLDER} in the secret's name "
+            f"(e.g. {secret}-{PROJECT_PLACEHOLDER}) for one secret per project",
+        )
 
 
 def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Policy:
@@ -289,6 +359,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
             "events_topic",
             "keys",
             "services",
+            "source_topic",
             "throttle",
             "ceiling",
         },
@@ -303,6 +374,9 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
     events_topic = obj.get("events_topic")
     if events_topic is not None:
         events_topic = _string(events_topic, "events_topic", _TOPIC, "projects/PROJECT/topics/NAME")
+    source_topic = obj.get("source_topic")
+    if source_topic is not None:
+        source_topic = _string(source_topic, "source_topic", _TOPIC, "projects/PROJECT/topics/NAME")
     services = _list(
         obj.get("services", [GEMINI_SERVICE]),
         "services",
@@ -312,7 +386,7 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
     )
     if not services:
         raise PolicyError("services", "must name at least one service")
-    return Policy(
+    policy = Policy(
         billing_account=_string(
             obj["billing_account"],
             "billing_account",
@@ -336,7 +410,11 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         services=services,
         throttle=_throttle(obj.get("throttle"), rules),
         ceiling=None if obj.get("ceiling") is None else _ceiling(obj["ceiling"], "ceiling"),
+        source_topic=source_topic,
     )
+    _one_writer_per_secret(policy)
+    _host_not_unlinked(policy)
+    return policy
 
 
 # --- the quota brakes (functions/quotas) ---------------------------------------------------------

@@ -121,6 +121,9 @@ resource "google_cloudfunctions2_function" "this" {
 
     environment_variables = {
       BUDGET_GUARD_POLICY = module.policy.policy_json
+      # The invocation's deadline (functions/deadline.py): the timeout less a 60 s margin for the
+      # request in flight and the ledger writes of what is unfinished (half the timeout at least).
+      BUDGET_GUARD_DEADLINE_SECONDS = tostring(max(var.function_timeout_seconds - 60, ceil(var.function_timeout_seconds / 2)))
     }
   }
 

@@ -42,13 +42,13 @@ resource "google_project_iam_member" "ledger" {
   }
 }
 
-# --- the key secret: add versions, never read them --------------------------------------------
+# --- the key secrets: add versions, never read them (each secret, not the project) ------------
 
 resource "google_secret_manager_secret_iam_member" "key_secret" {
-  count = local.key_secret_name != null && contains(module.policy.actions_used, "rotate_keys") ? 1 : 0
+  for_each = contains(module.policy.actions_used, "rotate_keys") ? local.key_secret_ids : toset([])
 
   project   = local.key_secret_project
-  secret_id = var.key_secret.secret_id
+  secret_id = each.key
   role      = "roles/secretmanager.secretVersionAdder"
   member    = google_service_account.function.member
 

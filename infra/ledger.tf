@@ -15,12 +15,13 @@ resource "google_firestore_database" "ledger" {
   depends_on = [google_project_service.host]
 }
 
-# Optional: the secret rotate_keys hands new key strings to (it may only add versions).
+# Optional: the secrets rotate_keys hands new key strings to (it may only add versions); one per
+# guarded project when key_secret.secret_id holds {project}.
 resource "google_secret_manager_secret" "keys" {
-  count = var.key_secret != null && try(var.key_secret.create, true) ? 1 : 0
+  for_each = var.key_secret != null && try(var.key_secret.create, true) ? local.key_secret_ids : toset([])
 
   project   = local.key_secret_project
-  secret_id = var.key_secret.secret_id
+  secret_id = each.key
   labels    = var.labels
 
   replication {

@@ -28,6 +28,13 @@ locals {
 
   key_secret_project = var.key_secret == null ? null : coalesce(try(var.key_secret.project, null), var.project_id)
   key_secret_name    = var.key_secret == null ? null : "projects/${local.key_secret_project}/secrets/${var.key_secret.secret_id}"
+  # The secret ids the rotations write to: one per guarded project when secret_id holds
+  # {project} (the policy's placeholder), else the one secret.
+  key_secret_ids = var.key_secret == null ? toset([]) : toset(
+    strcontains(var.key_secret.secret_id, "{project}")
+    ? [for p in local.guarded_projects : replace(var.key_secret.secret_id, "{project}", p)]
+    : [var.key_secret.secret_id]
+  )
 
   # Every API the guard and its deployment use on the host project. The function's Google
   # clients bill their calls to the host project (its service account's project), so the APIs
@@ -73,8 +80,9 @@ module "policy" {
   billing_account = var.billing_account
   budgets = {
     for k, b in var.budgets : local.budget_ids[k] => {
-      projects = b.projects
-      currency = b.currency_code
+      projects        = b.projects
+      currency        = b.currency_code
+      calendar_period = b.calendar_period
     }
   }
   rules                   = var.rules
@@ -83,6 +91,7 @@ module "policy" {
   ledger_project          = var.project_id
   ledger_database         = google_firestore_database.ledger.name
   events_topic            = google_pubsub_topic.events.id
+  source_topic            = google_pubsub_topic.alerts.id
   key_match_display_names = var.key_match_display_names
   key_secret              = local.key_secret_name
   services                = var.services_to_disable

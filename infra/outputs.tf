@@ -79,7 +79,7 @@ output "ledger_database" {
 }
 
 output "key_secret" {
-  description = "Full name of the secret that receives rotated key strings, or null."
+  description = "Full name of the secret that receives rotated key strings (with {project} when there is one per guarded project), or null."
   value       = local.key_secret_name
 }
 

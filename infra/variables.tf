@@ -176,7 +176,7 @@ variable "key_match_display_names" {
 }
 
 variable "key_secret" {
-  description = "Secret Manager secret that receives rotated key strings. null (default): none. secret_id: 1-255 letters, digits, '_' or '-'. project: project ID holding the secret (null: project_id). create: true creates the secret in that project (automatic replication); false uses an existing one. The guard gets roles/secretmanager.secretVersionAdder on this secret only, when a rule uses rotate_keys."
+  description = "Secret Manager secret that receives rotated key strings. null (default): none. secret_id: 1-255 letters, digits, '_' or '-', and may hold {project}: one secret per guarded project (e.g. \"gemini-api-key-{project}\"), required when rotate_keys runs on more than one project, since each rotation's version holds only its own project's keys. project: project ID holding the secret (null: project_id). create: true creates the secret in that project (automatic replication); false uses an existing one. The guard gets roles/secretmanager.secretVersionAdder on these secrets only, when a rule uses rotate_keys."
   type = object({
     secret_id = string
     project   = optional(string)
@@ -185,8 +185,8 @@ variable "key_secret" {
   default = null
 
   validation {
-    condition     = var.key_secret == null || can(regex("^[A-Za-z0-9_-]{1,255}$", try(var.key_secret.secret_id, "")))
-    error_message = "key_secret.secret_id must be 1-255 letters, digits, '_' or '-'."
+    condition     = var.key_secret == null || can(regex("^[A-Za-z0-9_-]{1,255}$", replace(try(var.key_secret.secret_id, ""), "{project}", "pppppppppppppppppppppppppppppp")))
+    error_message = "key_secret.secret_id must be 1-255 letters, digits, '_' or '-' (with {project} replaced by a project ID)."
   }
   validation {
     condition     = var.key_secret == null || try(var.key_secret.project, null) == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", try(var.key_secret.project, "")))
@@ -371,5 +371,17 @@ variable "custom_role_id" {
   validation {
     condition     = can(regex("^[a-zA-Z0-9_.]{3,64}$", var.custom_role_id))
     error_message = "custom_role_id must be 3-64 letters, digits, '_' or '.'."
+  }
+}
+
+variable "key_service_accounts" {
+  description = "Service accounts (emails, ACCOUNT@PROJECT.iam.gserviceaccount.com) that API keys rotate_keys replaces are bound to. The guard gets roles/iam.serviceAccountUser (iam.serviceAccounts.actAs) on each of these accounts only, which Google requires to bind a replacement key to them. Empty: keys bound to a service account cannot be rotated (the create is refused with 403; `budget-guard check` says so)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for e in var.key_service_accounts : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$", e))])
+    error_message = "key_service_accounts must be user-managed service account emails: ACCOUNT@PROJECT.iam.gserviceaccount.com."
   }
 }

@@ -2,10 +2,15 @@
 
 A rule (JSON, as posted to ``/_standin/faults``)::
 
-    {"method": "<method id>" or "*", "fault": "429"|"500"|"503"|"403"|"timeout"|"reset"|"slow",
+    {"method": "<method id>" or "*",
+     "fault": "429"|"500"|"503"|"403"|"timeout"|"reset"|"slow"|"cut",
      "calls": [1, 2],   # 1-based numbers of that method's calls since the rule was added
      "times": 2,        # or: the next N calls; neither: every call
      "delay": 0.5}      # slow: answer after this long; timeout: hold this long (default 30 s)
+
+``cut`` carries the call out, then sends a 200 with ``Transfer-Encoding: chunked`` and closes the
+connection in the middle of the body (a proxy or load balancer dropping an answer): requests
+raises ``ChunkedEncodingError``.
 
 Each rule counts the calls of its method on its own; the first rule (in order added) that fires
 for a call decides that call. Codes ``400``, ``404``, ``409`` and ``504`` are accepted as well.
@@ -22,7 +27,7 @@ from standin.errors import STATUS_FOR_CODE
 __all__ = ["CONNECTION_FAULTS", "FaultBook", "FaultRule", "parse_rule"]
 
 #: Faults that are not an HTTP error answer.
-CONNECTION_FAULTS = ("timeout", "reset", "slow")
+CONNECTION_FAULTS = ("timeout", "reset", "slow", "cut")
 _DEFAULT_DELAY = {"timeout": 30.0, "slow": 1.0}
 
 

@@ -102,6 +102,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._reset()
             backend.calls.finish(entry, None, rule.fault)
             return
+        if rule.fault == "cut":
+            outcome = answer(backend.world, route, params, request, None)  # carried out...
+            backend.calls.finish(entry, None, rule.fault)
+            self._send_cut(outcome.body)  # ...but its answer is cut off mid-body
+            return
         backend.stopping.wait(rule.delay)  # slow or timeout; stop() cuts the wait short
         if rule.fault == "timeout":
             self.close_connection = True
@@ -118,6 +123,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self._reset_socket = True
+
+    def _send_cut(self, body: Any) -> None:
+        """A 200 whose chunked body stops halfway, without its last chunk: the peer sees the
+        connection end in the middle of the answer."""
+        data = json.dumps(body, indent=2).encode("utf-8") + b"\n"
+        half = data[: max(1, len(data) // 2)]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"%x\r\n%s" % (len(data), half))  # announces all of it, sends half
+        self.wfile.flush()
+        self.close_connection = True
 
     def _send(self, status: int, body: Any) -> None:
         data = json.dumps(body, indent=2).encode("utf-8") + b"\n"

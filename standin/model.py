@@ -125,6 +125,7 @@ class Project:
     disable_blocked: dict[str, str] = field(default_factory=dict)
     keys: list[ApiKey] = field(default_factory=list)
     granted_permissions: list[str] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_seed(cls, project_id: str, data: Any) -> Project:
@@ -148,6 +149,7 @@ class Project:
             disable_blocked=_field(data, "disable_blocked", dict, {}, where),
             keys=[ApiKey.from_seed(k, f"{where}.keys[{i}]") for i, k in enumerate(keys)],
             granted_permissions=granted,
+            labels=_field(data, "labels", dict, {}, where),
         )
 
     def to_seed(self) -> dict[str, Any]:
@@ -161,6 +163,7 @@ class Project:
             "granted_permissions": (
                 None if self.granted_permissions is None else list(self.granted_permissions)
             ),
+            **({"labels": dict(self.labels)} if self.labels else {}),
         }
 
     def key(self, key_id: str) -> ApiKey | None:

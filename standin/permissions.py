@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LINK_BILLING_PERMISSION", "METHOD_PERMISSIONS", "required_permission"]
+__all__ = [
+    "ACT_AS_PERMISSION",
+    "LINK_BILLING_PERMISSION",
+    "METHOD_PERMISSIONS",
+    "required_permission",
+]
 
 #: Method id -> permission. ``updateBillingInfo`` lists the unlink permission; linking needs
 #: :data:`LINK_BILLING_PERMISSION` instead. ``None``: anyone may call (testIamPermissions).
@@ -32,9 +37,19 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "cloudquotas.projects.locations.quotaPreferences.get": "cloudquotas.quotas.get",
     "cloudquotas.projects.locations.quotaPreferences.create": "cloudquotas.quotas.update",
     "cloudquotas.projects.locations.quotaPreferences.patch": "cloudquotas.quotas.update",
+    "iam.projects.serviceAccounts.testIamPermissions": None,
+    "cloudresourcemanager.projects.get": "resourcemanager.projects.get",
+    "cloudresourcemanager.projects.patch": "resourcemanager.projects.update",
+    "cloudresourcemanager.operations.get": None,
 }
 
 LINK_BILLING_PERMISSION = "resourcemanager.projects.createBillingAssignment"
+#: Binding a key to a service account (``serviceAccountEmail`` on create) needs this permission
+#: on that account, as attaching a service account to a resource does
+#: (roles/iam.serviceAccountUser).
+#: The stand-in holds it in ``granted_permissions`` of the account's project (the project ID in
+#: its email); an account of a project the world does not hold uses the key's project.
+ACT_AS_PERMISSION = "iam.serviceAccounts.actAs"
 
 
 def required_permission(method_id: str, body: dict[str, Any]) -> str | None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from standin.apis import apikeys, billing, quotas, resourcemanager, secretmanager, serviceusage
+from standin.apis import (
+    apikeys,
+    billing,
+    iam,
+    quotas,
+    resourcemanager,
+    secretmanager,
+    serviceusage,
+)
 from standin.routing import Route
 
 __all__ = ["METHOD_IDS", "ROUTES"]
@@ -14,6 +22,7 @@ ROUTES: tuple[Route, ...] = (
     *secretmanager.ROUTES,
     *resourcemanager.ROUTES,
     *quotas.ROUTES,
+    *iam.ROUTES,
 )
 
 #: Every API method id, in table order (each once).

@@ -304,9 +304,18 @@ def test_restore_brings_the_project_back_without_a_new_firing(
     assert code == 0, out
     assert f"restore gemini-prod, period {PERIOD}, from 2 crossing(s) (rules: stop, warn):" in out
     assert "DONE  link billing to billingAccounts/01D4EE-079462-DFD6EC: linked gemini-prod" in out
+    assert (
+        "  label the project budget-guard-restored=20261101t070000z  (by restore)\n"
+        "  link billing to billingAccounts/01D4EE-079462-DFD6EC  (by disable_billing)\n"
+    ) in out
+    assert (
+        "DONE  label the project budget-guard-restored=20261101t070000z: labelled "
+        "budget-guard-restored=20261101t070000z: the guard will not brake it again\n"
+    ) in out
     assert f"DONE  enable {GEMINI}: enabled {GEMINI}" in out
     assert out.count("DONE  undelete key projects/") == 2
     after = _project(standin)
+    assert after["labels"] == {"budget-guard-restored": "20261101t070000z"}  # the marker
     assert after["billing_account"] == before["billing_account"]
     assert after["services"] == before["services"]
     assert _live_keys(after) == _live_keys(before)
@@ -317,6 +326,7 @@ def test_restore_brings_the_project_back_without_a_new_firing(
     assert stop["state"] == "done"
     assert stop["restored_at"] and stop["restored_by"]
     assert [h["what"] for h in stop["history"] if h["what"].startswith("restore:")] == [
+        "restore: label the project budget-guard-restored=20261101t070000z: restored",
         "restore: link billing to billingAccounts/01D4EE-079462-DFD6EC: restored",
         f"restore: enable {GEMINI}: restored",
         *[

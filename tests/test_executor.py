@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -32,15 +32,18 @@ RULES = [
 
 
 class Script:
-    """What each fake action does on each call: an Outcome, or an exception to raise."""
+    """What each fake action does on each call: an Outcome, or an exception to raise.
+
+    ``plan`` is keyed by (rule, project, action): the executor runs firings concurrently.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
-        self.plan: dict[str, list[Any]] = {}
+        self.plan: dict[tuple[str, str, str], list[Any]] = {}
 
-    def next(self, name: str) -> Any:
-        steps = self.plan.get(name) or []
-        return steps.pop(0) if steps else Outcome("done", f"{name} done")
+    def next(self, call: tuple[str, str, str]) -> Any:
+        steps = self.plan.get(call) or []
+        return steps.pop(0) if steps else Outcome("done", f"{call[2]} done")
 
 
 SCRIPT = Script()
@@ -52,10 +55,11 @@ def fake(action_name: str, mutates: bool = True, idempotent: bool = True) -> typ
         summary: ClassVar[str] = f"do {action_name}"
 
         def run(self, ctx: Context) -> Outcome:
-            SCRIPT.calls.append((ctx.firing.rule.name, ctx.project, action_name))
+            call = (ctx.firing.rule.name, ctx.project, action_name)
+            SCRIPT.calls.append(call)
             ctx.progress["step"] = "started"
             ctx.checkpoint()  # persisting progress mid-action must not lose the outcome
-            step = SCRIPT.next(action_name)
+            step = SCRIPT.next(call)
             if isinstance(step, BaseException):
                 raise step
             return step  # type: ignore[no-any-return]
@@ -71,6 +75,7 @@ REGISTRY = {
     "last": fake("last"),
 }
 KNOWN = frozenset(REGISTRY)
+STOP_BRAKE = ("stop", "gemini-prod", "brake")
 
 
 @pytest.fixture(autouse=True)
@@ -80,14 +85,19 @@ def script() -> Iterator[Script]:
 
 
 class Run:
-    def __init__(self, ledger: Ledger | None = None, **policy: Any) -> None:
+    def __init__(
+        self,
+        ledger: Ledger | None = None,
+        restored: Callable[[str, str], bool] = lambda project, period: False,
+        **policy: Any,
+    ) -> None:
         doc = policy_doc(rules=RULES, **policy)
         doc["budgets"] = {k: {"projects": ["gemini-prod", "shared-infra"]} for k in doc["budgets"]}
         self.policy = parse_policy(doc, KNOWN)
         self.ledger = ledger or MemoryLedger()
         self.stream = io.StringIO()
         self.executor = Executor(
-            self.policy, lambda: self.ledger, Logger(stream=self.stream), REGISTRY
+            self.policy, lambda: self.ledger, Logger(stream=self.stream), REGISTRY, restored
         )
 
     def deliver(self, cost: float, message_id: str = "m", **kw: Any) -> list[dict[str, Any]]:
@@ -157,7 +167,7 @@ def test_dry_run_records_what_would_run_and_runs_nothing(script: Script) -> None
 
 def test_permanent_failure_is_logged_at_error_and_the_next_brake_still_runs(script: Script) -> None:
     run = Run()
-    script.plan["brake"] = [ActionFailed("brake refused", "grant x.y.z")]
+    script.plan[STOP_BRAKE] = [ActionFailed("brake refused", "grant x.y.z")]
     run.deliver(1200, "first")
     rec = run.record("stop")
     assert rec["state"] == "open"
@@ -180,7 +190,7 @@ def test_permanent_failure_is_logged_at_error_and_the_next_brake_still_runs(scri
 
 def test_transient_failure_raises_for_redelivery_then_resumes(script: Script) -> None:
     run = Run()
-    script.plan["brake"] = [TransientError("503 after retries")]
+    script.plan[STOP_BRAKE] = [TransientError("503 after retries")]
     with pytest.raises(TransientError, match="503"):
         run.deliver(1200, "first")
     rec = run.record("stop")
@@ -198,7 +208,7 @@ def test_transient_failure_raises_for_redelivery_then_resumes(script: Script) ->
 
 def test_unexpected_exception_in_an_action_is_contained(script: Script) -> None:
     run = Run()
-    script.plan["record"] = [KeyError("bug")]
+    script.plan[("warn", "gemini-prod", "record")] = [KeyError("bug")]
     run.deliver(600)
     assert run.record("warn")["actions"]["record"]["status"] == "failed"
     assert any(line["severity"] == "ERROR" and "KeyError" in line["message"] for line in run.logs())
@@ -244,3 +254,32 @@ def test_busy_crossing_is_logged_and_raised_for_redelivery(script: Script) -> No
     busy = [line for line in run.logs() if line["message"].startswith("busy")]
     assert [(b["severity"], b["message_id"]) for b in busy] == [("INFO", "second")]
     assert script.calls == [("warn", "shared-infra", "record")], "a busy crossing blocks no other"
+
+
+def test_ledger_down_and_a_restore_on_record_runs_no_brake(script: Script) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def restored(project: str, period: str) -> bool:
+        asked.append((project, period))
+        return project == "gemini-prod"
+
+    run = Run(DownLedger(), restored)
+    with pytest.raises(LedgerUnavailable):
+        run.deliver(1200)
+    assert ("stop", "gemini-prod", "brake") not in script.calls
+    assert ("stop", "shared-infra", "brake") in script.calls, "the marker is per project"
+    assert ("gemini-prod", "2026-11-01T07:00:00Z") in asked
+    said = [line for line in run.logs() if "restored this project" in line["message"]]
+    assert [(s["severity"], s["project"]) for s in said] == [("WARNING", "gemini-prod")]
+
+
+def test_ledger_down_and_the_marker_unreadable_runs_no_brake(script: Script) -> None:
+    def unreadable(project: str, period: str) -> bool:
+        raise TransientError("resource manager 503")
+
+    run = Run(DownLedger(), unreadable)
+    with pytest.raises(LedgerUnavailable):
+        run.deliver(1200)
+    assert not [c for c in script.calls if c[2] != "record"], "no brake without the marker"
+    errors = [line for line in run.logs() if "marker unreadable" in line["message"]]
+    assert errors and all(e["severity"] == "ERROR" for e in errors)

@@ -23,6 +23,7 @@ from functions.log import Logger
 from functions.policy import parse_policy
 from standin import StandIn
 from standin.model import ApiKey
+from standin.permissions import ACT_AS_PERMISSION
 from tests.sample import event, policy_doc
 
 PROJECT = "gemini-prod"
@@ -35,6 +36,8 @@ CREATE = "apikeys.projects.locations.keys.create"
 DELETE = "apikeys.projects.locations.keys.delete"
 ADD_VERSION = "secretmanager.projects.secrets.addVersion"
 POLL = "apikeys.operations.get"
+# Replacing a key bound to a service account binds the new key to it: actAs on that account.
+ROTATE = RotateKeys.permissions | {ACT_AS_PERMISSION}
 
 
 pytestmark = pytest.mark.usefixtures("guard_env")
@@ -43,12 +46,18 @@ pytestmark = pytest.mark.usefixtures("guard_env")
 class Run:
     """A guard over the stand-in with one rule, its memory ledger and its captured log."""
 
-    def __init__(self, standin: StandIn, action: str, keys: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        standin: StandIn,
+        action: str,
+        keys: dict[str, Any] | None = None,
+        **policy_keys: Any,
+    ) -> None:
         self.standin = standin
         self.stream = io.StringIO()
         self.ledger = MemoryLedger()
         rules = [{"name": "keys", "threshold": 0.5, "basis": "actual", "actions": [action]}]
-        policy = parse_policy(policy_doc(rules=rules, keys=keys or {}))
+        policy = parse_policy(policy_doc(rules=rules, keys=keys or {}, **policy_keys))
         self.guard = Guard(policy, ledger=lambda: self.ledger, log=Logger(stream=self.stream))
 
     def deliver(self, message_id: str = "m-1") -> list[dict[str, Any]]:
@@ -100,7 +109,7 @@ def assert_no_key_string(run: Run, *more: Any) -> None:
 
 
 def test_rotation_replaces_each_selected_key_once_however_often_delivered(standin: StandIn) -> None:
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"match": "gemini", "secret": SECRET})
     before = {k["displayName"]: k for k in run.api_keys()}
 
@@ -155,7 +164,7 @@ def test_rotation_replaces_each_selected_key_once_however_often_delivered(standi
 def test_interrupted_rotation_completes_on_redelivery_without_a_second_key(
     standin: StandIn, method: str, fault: str
 ) -> None:
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"secret": SECRET})
     standin.add_fault(method, fault)  # every call, for the whole first delivery
 
@@ -187,7 +196,7 @@ def test_interrupted_rotation_completes_on_redelivery_without_a_second_key(
 
 def test_old_key_deleted_meanwhile_is_not_deleted_twice(standin: StandIn) -> None:
     """A delete that happened but was never recorded (lost answer) is recognised on resume."""
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"secret": SECRET})
     standin.add_fault(ADD_VERSION, "503")
     with pytest.raises(TransientError):
@@ -218,7 +227,7 @@ def test_match_by_display_names_and_duplicate_names_in_the_secret(standin: Stand
             "displayName": MAPS_KEY,
         }
         keys.append(ApiKey.from_seed(twin, "twin"))
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"match": [MAPS_KEY], "secret": SECRET})
 
     run.deliver()
@@ -234,7 +243,7 @@ def test_match_by_display_names_and_duplicate_names_in_the_secret(standin: Stand
 
 
 def test_rotation_without_a_secret_says_where_the_new_keys_are(standin: StandIn) -> None:
-    grant(standin, RotateKeys.permissions)
+    grant(standin, ROTATE)
     run = Run(standin, "rotate_keys", {"match": [GEMINI_KEY]})
     run.deliver()
     action = run.record()["actions"]["rotate_keys"]
@@ -254,39 +263,88 @@ def test_no_matching_key_is_a_noop(standin: StandIn) -> None:
     assert standin.calls(CREATE) == []
 
 
-def test_gemini_selection(standin: StandIn) -> None:
-    """Unrestricted keys and keys bound to a service account can call Gemini; Maps keys cannot."""
-    vertex_only = {"apiTargets": [{"service": "aiplatform.googleapis.com"}]}
-    seeds = [
-        {"displayName": "unrestricted"},
-        {
-            "displayName": "bound",
-            "serviceAccountEmail": "app@gemini-prod.iam.gserviceaccount.com",
-            "restrictions": vertex_only,
-        },
-        {
-            "displayName": "browser only",
-            "restrictions": {"browserKeyRestrictions": {"allowedReferrers": ["*"]}},
-        },
-        {
-            "displayName": "vision",
-            "restrictions": {"apiTargets": [{"service": "vision.googleapis.com"}]},
-        },
-        {"displayName": "gone", "deleteTime": "2026-10-01T00:00:00Z"},
-    ]
+BIGQUERY_AUTH = {
+    "displayName": "BigQuery auth key",
+    "keyString": "AQ.Ab8RN6FAKE-standin-bigquery-auth-key-000001",
+    "serviceAccountEmail": "etl@gemini-prod.iam.gserviceaccount.com",
+    "restrictions": {"apiTargets": [{"service": "bigquery.googleapis.com"}]},
+}
+SELECTION_SEEDS = [
+    {"displayName": "unrestricted"},
+    {  # a referrer restriction does not stop a server caller: still selected
+        "displayName": "browser only",
+        "restrictions": {"browserKeyRestrictions": {"allowedReferrers": ["*"]}},
+    },
+    {  # an auth key bound to a service account, restricted to Vertex AI
+        "displayName": "vertex bound",
+        "serviceAccountEmail": "app@gemini-prod.iam.gserviceaccount.com",
+        "restrictions": {"apiTargets": [{"service": "aiplatform.googleapis.com"}]},
+    },
+    {
+        "displayName": "vision",
+        "restrictions": {"apiTargets": [{"service": "vision.googleapis.com"}]},
+    },
+    {"displayName": "gone", "deleteTime": "2026-10-01T00:00:00Z"},
+    BIGQUERY_AUTH,
+]
+
+
+def seed_keys(standin: StandIn, seeds: list[dict[str, Any]]) -> None:
     with standin.world.lock:
         keys = standin.world.projects[PROJECT].keys
         for i, seed in enumerate(seeds):
-            string = f"AIzaSyFAKE-standin-select-{i:013d}"
-            keys.append(ApiKey.from_seed({"keyString": string, **seed}, "seed"))
+            keys.append(ApiKey.from_seed({"keyString": f"AIzaSyFAKE-sel-{i:021d}", **seed}, "s"))
+
+
+def deleted_names(run: Run) -> set[str]:
+    return {k["displayName"] for k in run.api_keys() if k["deleteTime"] is not None}
+
+
+def test_gemini_selection(standin: StandIn) -> None:
+    """Unrestricted keys (browser restriction or not) and Gemini API keys are selected; a key
+    restricted to other APIs is not, whether or not it is bound to a service account."""
+    seed_keys(standin, SELECTION_SEEDS)
     grant(standin, RevokeKeys.permissions)
     run = Run(standin, "revoke_keys")
 
     run.deliver()
 
-    deleted = {k["displayName"] for k in run.api_keys() if k["deleteTime"] is not None}
-    assert deleted == {GEMINI_KEY, BACKEND_KEY, "unrestricted", "bound", "browser only", "gone"}
-    assert len(run.record()["actions"]["revoke_keys"]["progress"]["deleted"]) == 5
+    assert deleted_names(run) == {GEMINI_KEY, BACKEND_KEY, "unrestricted", "browser only", "gone"}
+    assert len(run.record()["actions"]["revoke_keys"]["progress"]["deleted"]) == 4
+    (line,) = [entry for entry in run.logs() if entry["message"].startswith("selected")]
+    reasons = {name.rsplit("/", 1)[1]: why for name, why in line["reasons"].items()}
+    by_id = {k["displayName"]: k["keyId"] for k in run.api_keys()}
+    assert "no Gemini service" in reasons[by_id["BigQuery auth key"]]
+    assert "browserKeyRestrictions" in reasons[by_id["browser only"]]
+
+
+def test_vertex_keys_are_selected_when_the_policy_names_vertex(standin: StandIn) -> None:
+    seed_keys(standin, SELECTION_SEEDS)
+    grant(standin, RevokeKeys.permissions)
+    run = Run(
+        standin,
+        "revoke_keys",
+        services=["generativelanguage.googleapis.com", "aiplatform.googleapis.com"],
+    )
+
+    run.deliver()
+
+    assert "vertex bound" in deleted_names(run)
+    assert "BigQuery auth key" not in deleted_names(run)
+
+
+def test_rotation_leaves_a_bigquery_auth_key_alone(standin: StandIn) -> None:
+    seed_keys(standin, [BIGQUERY_AUTH])
+    grant(standin, ROTATE)
+    run = Run(standin, "rotate_keys", {"secret": SECRET})
+
+    run.deliver()
+
+    (bigquery,) = by_name(run.api_keys(), "BigQuery auth key")  # not replaced, not deleted
+    assert bigquery["deleteTime"] is None
+    assert run.record()["actions"]["rotate_keys"]["status"] == "done"
+    (secret,) = secret_versions(standin)
+    assert set(secret) == {GEMINI_KEY, BACKEND_KEY}
 
 
 def test_revoke_deletes_the_selected_keys_softly_and_makes_none(standin: StandIn) -> None:
@@ -325,4 +383,23 @@ def test_a_missing_permission_fails_with_the_remedy_and_touches_nothing(standin:
     assert "apikeys.keys.create" in action["detail"]
     (error,) = [line for line in run.logs() if line["severity"] == "ERROR"]
     assert "apikeys.keys.create" in error["remedy"]
+    assert all(k["deleteTime"] is None for k in run.api_keys()) and len(run.api_keys()) == 3
+
+
+def test_rotating_a_bound_key_without_act_as_fails_naming_it_and_deletes_nothing(
+    standin: StandIn,
+) -> None:
+    """Binding the replacement to the old key's service account needs actAs on that account."""
+    grant(standin, RotateKeys.permissions)  # no iam.serviceAccounts.actAs
+    run = Run(standin, "rotate_keys", {"match": [GEMINI_KEY], "secret": SECRET})
+
+    run.deliver()
+
+    action = run.record()["actions"]["rotate_keys"]
+    assert action["status"] == "failed"
+    (error,) = [line for line in run.logs() if line["severity"] == "ERROR"]
+    assert "iam.serviceAccounts.actAs" in error["message"]
+    assert "roles/iam.serviceAccountUser" in error["remedy"]
+    assert "gemini-app@gemini-prod.iam.gserviceaccount.com" in error["remedy"]
+    assert [c["status"] for c in standin.calls(CREATE)] == [403]
     assert all(k["deleteTime"] is None for k in run.api_keys()) and len(run.api_keys()) == 3

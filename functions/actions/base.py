@@ -58,6 +58,9 @@ class Action(ABC):
     mutates: ClassVar[bool] = True
     # Safe to run again without the ledger's claim (it reads state before it changes anything).
     idempotent: ClassVar[bool] = True
+    # How strongly it stops spend (higher stops more): the executor runs the firings with the
+    # strongest brakes first and leaves a stronger brake its share of the deadline.
+    strength: ClassVar[int] = 0
 
     @abstractmethod
     def run(self, ctx: Context) -> Outcome:

@@ -17,6 +17,7 @@ LOCK_DOC = "cloud.google.com/billing/docs/how-to/secure-project-billing-account-
 class DisableBilling(Action):
     name = "disable_billing"
     summary = "unlink the project's billing account (stops every paid service in it)"
+    strength = 4
     permissions = frozenset(
         {"resourcemanager.projects.get", "resourcemanager.projects.deleteBillingAssignment"}
     )
@@ -28,7 +29,7 @@ class DisableBilling(Action):
         name = f"projects/{ctx.project}"
         info = gcp.call(
             f"read billing info of {ctx.project}",
-            lambda: client.get_project_billing_info(name=name, retry=None, timeout=gcp.TIMEOUT),
+            lambda: client.get_project_billing_info(name=name, retry=None, timeout=gcp.timeout()),
             {"PERMISSION_DENIED": f"grant the guard resourcemanager.projects.get on {name}"},
         )
         if not info.billing_account_name:
@@ -40,7 +41,7 @@ class DisableBilling(Action):
         gcp.call(
             f"unlink billing of {ctx.project}",
             lambda: client.update_project_billing_info(
-                name=name, project_billing_info=unlink, retry=None, timeout=gcp.TIMEOUT
+                name=name, project_billing_info=unlink, retry=None, timeout=gcp.timeout()
             ),
             {
                 "FAILED_PRECONDITION": (

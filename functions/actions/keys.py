@@ -9,8 +9,10 @@ ledger, so a redelivery works on the same keys.
      ``budget-guard/crossing`` (the crossing's ledger id). Its keyId is derived from the crossing
      and the old key's uid, so an attempt that made it already is found (ALREADY_EXISTS) and no
      second replacement is ever made;
-  2. when ``policy.keys.secret`` is set, ONE new version of that secret holding a JSON object that
-     maps each replaced key's display name to its replacement's key string::
+  2. when ``policy.keys.secret`` is set, ONE new version of the project's secret (``{project}``
+     in its name replaced by the project ID: ``KeysConfig.secret_for``; the policy refuses one
+     secret written by several projects) holding a JSON object that maps each replaced key's
+     display name to its replacement's key string::
 
          {"gemini-prod": "AQ.Ab8RN6...", "batch-jobs": "AIzaSy..."}
 
@@ -37,7 +39,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions import gcp
+from functions import gcp, keyclass
 from functions.actions import keys_api
 from functions.actions.base import Action, Context, Outcome
 from functions.errors import ActionFailed
@@ -54,12 +56,22 @@ def _selected(ctx: Context) -> tuple[list[str], dict[str, keys_api.Key]]:
     if "selected" in ctx.progress:
         return list(ctx.progress["selected"]), {}
     crossing = ctx.firing.crossing.doc_id
-    chosen = keys_api.select(keys_api.list_keys(ctx.project), ctx.policy.keys.match, crossing)
+    listed = keys_api.list_keys(ctx.project)
+    match, services = ctx.policy.keys.match, ctx.policy.services
+    chosen = keys_api.select(listed, match, crossing, services)
     ctx.progress["selected"] = [key["name"] for key in chosen]
     ctx.checkpoint()
     ctx.log.info(
-        f"selected {len(chosen)} API key(s) matching {_describe_match(ctx.policy.keys.match)}",
+        f"selected {len(chosen)} API key(s) matching {_describe_match(match)}",
         keys=ctx.progress["selected"],
+        # why each live key was (or was not) chosen: keyclass's reason, or the name match
+        reasons={
+            key["name"]: keyclass.classify(key, services).reason
+            if isinstance(match, str)
+            else ("display name listed" if key in chosen else "display name not listed")
+            for key in listed
+            if not key.get("deleteTime")
+        },
     )
     return list(ctx.progress["selected"]), {key["name"]: key for key in chosen}
 
@@ -129,7 +141,7 @@ def _hand_off(ctx: Context, secret: str, new_names: list[str]) -> str:
             parent=secret,
             payload=secretmanager.SecretPayload(data=payload),
             retry=None,
-            timeout=gcp.TIMEOUT,
+            timeout=gcp.timeout(),
         ),
         {
             gexc.Forbidden: f"grant the guard secretmanager.versions.add on {secret}",
@@ -152,11 +164,13 @@ class RotateKeys(Action):
             "apikeys.keys.getKeyString",
             "apikeys.keys.delete",
             "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
         }
     )
     config = ("keys",)
     # A repeat finds its replacements by their keyId and never selects them: safe without a claim.
     idempotent = True
+    strength = 1
 
     def run(self, ctx: Context) -> Outcome:
         selected, listed = _selected(ctx)
@@ -197,7 +211,7 @@ class RotateKeys(Action):
             return Outcome("noop", f"the selected API keys of {ctx.project} no longer exist")
         olds = [name for name in selected if name in replacements]
 
-        secret = ctx.policy.keys.secret
+        secret = ctx.policy.keys.secret_for(ctx.project)
         if secret is not None and "secret_version" not in ctx.progress:
             ctx.progress["secret_version"] = _hand_off(ctx, secret, [replacements[n] for n in olds])
             ctx.checkpoint()
@@ -224,10 +238,16 @@ class RevokeKeys(Action):
         "delete the project's Gemini API keys with no replacement (soft delete, 30 days to undo)"
     )
     permissions = frozenset(
-        {"apikeys.keys.list", "apikeys.keys.delete", "serviceusage.operations.get"}
+        {
+            "apikeys.keys.list",
+            "apikeys.keys.delete",
+            "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
+        }
     )
     config = ("keys",)
     idempotent = True  # only live keys are listed and a deleted one is never deleted twice
+    strength = 2
 
     def run(self, ctx: Context) -> Outcome:
         selected, _ = _selected(ctx)

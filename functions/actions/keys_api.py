@@ -5,9 +5,9 @@ REST through google-auth's AuthorizedSession (``gcp.rest_call``), not google-clo
 service-account binding of the auth key it replaces. Every call goes through ``gcp.call``.
 
 Selection (``policy.keys.match``):
-  - ``"gemini"``: every live key that can call the Gemini API: keys whose API restrictions
-    include generativelanguage.googleapis.com, keys bound to a service account, and keys with no
-    API restrictions at all;
+  - ``"gemini"``: every live key that can call a Gemini API, as ``functions.keyclass`` decides
+    (no API restriction, or an API target that is a Gemini service the policy names; neither a
+    service-account binding nor a browser/IP/app restriction changes that);
   - a list of display names: the live keys with one of those names.
 A replacement the guard made for the same crossing (annotation ``budget-guard/crossing``) is never
 selected.
@@ -25,7 +25,7 @@ from typing import Any
 
 from functions import gcp
 from functions.errors import ActionFailed
-from functions.policy import GEMINI_SERVICE
+from functions.keyclass import can_call_gemini
 
 __all__ = [
     "CROSSING",
@@ -34,7 +34,6 @@ __all__ = [
     "UNDELETE_HINT",
     "VERSION",
     "Key",
-    "can_call_gemini",
     "create_replacement",
     "delete_key",
     "existing_replacement",
@@ -166,6 +165,13 @@ def create_replacement(project: str, old: Key, crossing: str) -> Key:
             return {"done": True, "response": existing}  # made by an earlier attempt
 
     remedies = _forbidden("apikeys.keys.create", project)
+    account = old.get("serviceAccountEmail")
+    if account:  # binding the replacement to the account needs actAs on it (README, decisions)
+        remedies = {
+            kind: f"{text}; and grant it roles/iam.serviceAccountUser (iam.serviceAccounts.actAs) "
+            f"on {account}, which the replacement is bound to (infra: key_service_accounts)"
+            for kind, text in remedies.items()
+        }
     operation = gcp.call(what, create, remedies)
     polling = _forbidden("serviceusage.operations.get", project)  # polling needs its own
     key = _public(gcp.call(what, lambda: gcp.rest_wait(SERVICE, VERSION, operation), polling))
@@ -213,23 +219,22 @@ def _is_deleted(project: str, name: str) -> bool:
     )
 
 
-def can_call_gemini(key: Key) -> bool:
-    """True when ``key`` can call the Gemini API (see the module docstring)."""
-    if key.get("serviceAccountEmail"):
-        return True
-    targets = (key.get("restrictions") or {}).get("apiTargets") or []
-    return not targets or any(t.get("service") == GEMINI_SERVICE for t in targets)
-
-
-def select(keys: Sequence[Key], match: str | Sequence[str], crossing: str) -> list[Key]:
+def select(
+    keys: Sequence[Key], match: str | Sequence[str], crossing: str, services: Sequence[str]
+) -> list[Key]:
     """The live keys ``match`` selects, never a replacement made for ``crossing``.
 
-    ``match`` is "gemini" (the only word the policy accepts) or a list of display names.
+    ``match`` is "gemini" (the only word the policy accepts) or a list of display names;
+    ``services`` is the policy's ``services`` (which Gemini services count, ``keyclass``).
     """
     return [
         key
         for key in keys
         if not key.get("deleteTime")
         and key.get("annotations", {}).get(CROSSING) != crossing
-        and (can_call_gemini(key) if isinstance(match, str) else key.get("displayName") in match)
+        and (
+            can_call_gemini(key, services)
+            if isinstance(match, str)
+            else key.get("displayName") in match
+        )
     ]

@@ -50,6 +50,7 @@ class Notify(Action):
     config = ("events_topic",)
     mutates = False
     idempotent = False  # a second run publishes a second event
+    strength = 0
 
     def run(self, ctx: Context) -> Outcome:
         payload = redact(event(ctx))  # the budget's display name is free text
@@ -72,8 +73,8 @@ class Notify(Action):
             # in the background a publish this call gave up on, and a redelivery publishes again.
             lambda: (
                 _publisher()
-                .publish(topic, data, retry=None, timeout=gcp.TIMEOUT, **attributes)
-                .result(timeout=gcp.TIMEOUT + 5)
+                .publish(topic, data, retry=None, timeout=gcp.timeout(), **attributes)
+                .result(timeout=gcp.timeout() + 5)
             ),
             {Exception: f"grant the guard roles/pubsub.publisher on {topic} and check it exists"},
         )

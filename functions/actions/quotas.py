@@ -30,8 +30,17 @@ class Throttle(Action):
     summary = "lower the project's Gemini quotas (Cloud Quotas) to the policy's throttle values"
     # quotaInfos.list/get and quotaPreferences.list/get need cloudquotas.quotas.get; create and
     # patch need cloudquotas.quotas.update (docs.cloud.google.com/docs/quotas/reference/rest).
-    permissions = frozenset({"cloudquotas.quotas.get", "cloudquotas.quotas.update"})
+    permissions = frozenset(
+        {
+            "cloudquotas.quotas.get",
+            "cloudquotas.quotas.update",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
+        }
+    )
     config = ("throttle",)
+    # Project-wide, every key at once, but a trickle still flows: above revoking the keys a
+    # leak may not be using, below switching the API off.
+    strength = 2
 
     def run(self, ctx: Context) -> Outcome:
         from functions.quotas import api

@@ -47,9 +47,11 @@ class DisableService(Action):
             "serviceusage.services.get",
             "serviceusage.services.disable",
             "serviceusage.operations.get",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
         }
     )
     config = ("services",)
+    strength = 3
 
     def run(self, ctx: Context) -> Outcome:
         disabled: list[str] = ctx.progress.setdefault("disabled", [])
@@ -104,7 +106,7 @@ class DisableService(Action):
         forbidden = f"grant the guard serviceusage.services.%s on projects/{ctx.project}"
         current = gcp.call(
             f"read {service} in {ctx.project}",
-            lambda: client.get_service(request={"name": name}, retry=None, timeout=gcp.TIMEOUT),
+            lambda: client.get_service(request={"name": name}, retry=None, timeout=gcp.timeout()),
             {gexc.Forbidden: forbidden % "get"},
         )
         if current.state == service_usage_v1.State.DISABLED:
@@ -139,7 +141,9 @@ class DisableService(Action):
             operation = gcp.call(
                 what,
                 refused(
-                    lambda: client.disable_service(request=request, retry=None, timeout=gcp.TIMEOUT)
+                    lambda: client.disable_service(
+                        request=request, retry=None, timeout=gcp.timeout()
+                    )
                 ),
                 {gexc.Forbidden: forbidden % "disable"},
             )

@@ -8,7 +8,9 @@
     quotas P      the Gemini quotas throttle relies on, in force now (when a rule uses throttle)
     ceiling P     the quotas in force still hold the policy's ceiling (when it has one)
     topic         events_topic exists (when configured)
-    secret        keys.secret exists (when configured)
+    secret        keys.secret exists (when configured; each project's when it holds {project})
+    actas P       may bind replacement keys to the service accounts P's rotated keys are bound to
+                  (iam.serviceAccounts.actAs on each; only when a rule uses rotate_keys)
     iam ledger    the ledger project grants the Firestore entity permissions the guard uses
     ledger        the ledger database answers (one read of the crossings collection)
 
@@ -27,6 +29,7 @@ from typing import TypeVar
 from functions import gcp
 from functions.actions import REGISTRY
 from functions.cli import check_quotas
+from functions.cli.check_act_as import act_as_checks
 from functions.cli.common import add_common, load
 from functions.cli.output import FAIL, PASS, SKIP, Output
 from functions.errors import ActionFailed, TransientError
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
         checks.append(_billing(out, policy, project))
         checks += check_quotas.quota_checks(out, policy, project)
     checks.append(_topic(out, policy))
-    checks.append(_secret(out, policy))
+    checks += _secrets(out, policy, guarded)
+    checks += act_as_checks(out, policy, guarded, _attempt)
     checks += _iam(
         out,
         "iam ledger",
@@ -278,12 +282,18 @@ def _topic(out: Output, policy: Policy) -> dict[str, str]:
     return out.check(FAIL, "topic", _describe(error), _generic_fix(error))
 
 
-def _secret(out: Output, policy: Policy) -> dict[str, str]:
-    secret = policy.keys.secret
-    if secret is None:
-        return out.check(
-            SKIP, "secret", "keys.secret not set: rotated key strings are not handed off"
-        )
+def _secrets(out: Output, policy: Policy, guarded: list[str]) -> list[dict[str, str]]:
+    """One check per distinct key secret (one per project when keys.secret holds {project})."""
+    if policy.keys.secret is None:
+        return [
+            out.check(SKIP, "secret", "keys.secret not set: rotated key strings are not handed off")
+        ]
+    writers = [p for p in guarded if not policy.is_protected(p)] or guarded
+    names = dict.fromkeys(policy.keys.secret_for(p) for p in writers)
+    return [_secret(out, name) for name in names if name is not None]
+
+
+def _secret(out: Output, secret: str) -> dict[str, str]:
     from google.cloud import secretmanager
 
     _, error = _attempt(

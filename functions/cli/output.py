@@ -41,6 +41,8 @@ def number(value: Any) -> str:
 
 def percent(ratio: Decimal, places: int = 2) -> str:
     """A ratio as a percentage: Decimal("1.2") -> "120%", Decimal("0.12345") -> "12.35%"."""
+    if not ratio.is_finite():  # spend over a zero budget
+        return "over a zero budget"
     value = (ratio * 100).quantize(Decimal(1).scaleb(-places)).normalize()
     return f"{value:f}%"
 

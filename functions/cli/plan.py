@@ -221,7 +221,9 @@ def result(n: Notification, policy: Policy, firings: list[Firing]) -> dict[str, 
             "cost_amount": n.cost_amount,
             "budget_amount": n.budget_amount,
             "currency": n.currency_code,
-            "spend_ratio": n.spend_ratio.quantize(Decimal("0.0001")),
+            "spend_ratio": n.spend_ratio.quantize(Decimal("0.0001"))
+            if n.spend_ratio.is_finite()
+            else n.spend_ratio,
             "forecast_threshold_exceeded": n.forecast_threshold_exceeded,
         },
         "dry_run": policy.dry_run,

@@ -13,9 +13,12 @@ crossing for the project; dry-run records are ignored, nothing was done then):
                                                   their replacements are live; --include-rotated
                                                   undeletes them too
 
-Billing first (some services need it to be enabled), then services, then keys. Every step reads
-the state first: what is already back is reported and left alone, and billing linked to another
-account is never changed. Asks the operator to type the project id unless ``--yes``; with no
+First the restore marker (``functions/restored.py``): the project label
+budget-guard-restored=<period>, through Resource Manager (needs resourcemanager.projects.update),
+so that the guard, should it ever run without its ledger this period, does not brake the project
+again. Then billing (some services need it to be enabled), then services, then keys. Every step
+reads the state first: what is already back is reported and left alone, and billing linked to
+another account is never changed. Asks the operator to type the project id unless ``--yes``; with no
 terminal to ask on and no ``--yes`` it changes nothing and exits 2.
 
 Each crossing record it acted for gets ``history`` lines for every step, and ``restored_at`` /
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from functions import gcp
+from functions import gcp, restored
 from functions.cli import restore_quotas
 from functions.cli.common import (
     UsageError,
@@ -54,15 +57,15 @@ HELP = "undo the guard's brakes on a project: link billing, enable services, und
 DESCRIPTION = __doc__.split("\n", 1)[1].replace("``", "") if __doc__ else ""
 
 APIKEYS, APIKEYS_VERSION = "apikeys", "v2"
-ORDER = {"billing": 0, "service": 1, "key": 2, "quota": 3}
+ORDER = {"marker": -1, "billing": 0, "service": 1, "key": 2, "quota": 3}
 
 
 @dataclass
 class Step:
     """One thing to put back, the action that took it away, and the crossings that recorded it."""
 
-    kind: str  # "billing", "service" or "key"
-    target: str  # billing account, service name or key name
+    kind: str  # "marker", "billing", "service", "key" or "quota"
+    target: str  # the period (marker), billing account, service name or key name
     action: str
     crossings: list[str] = field(default_factory=list)
     run: bool = True  # False: reported only (a key rotate_keys deleted, without --include-rotated)
@@ -74,6 +77,7 @@ class Step:
     @property
     def what(self) -> str:
         return {
+            "marker": f"label the project {restored.LABEL}={restored.stamp(self.target)}",
             "billing": f"link billing to {self.target}",
             "service": f"enable {self.target}",
             "key": f"undelete key {self.target}",
@@ -196,6 +200,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             f"the guard is acting on {project} right now (rule {busy[0].get('rule')}); try again "
             "in a few minutes"
         )
+    if chosen:  # first: the guard must not brake again this period, ledger or not
+        steps.insert(0, Step("marker", chosen, "restore", [doc_id(r) for r in records]))
     _show_plan(out, project, chosen, records, steps)
     if not args.yes:
         _confirm(project, out)
@@ -294,15 +300,25 @@ def _execute(step: Step, project: str) -> None:
                 project, step.target, step.value
             )
         else:
-            step.status, step.detail = {"billing": _billing, "service": _service, "key": _key}[
-                step.kind
-            ](project, step.target)
+            step.status, step.detail = {
+                "marker": _marker,
+                "billing": _billing,
+                "service": _service,
+                "key": _key,
+            }[step.kind](project, step.target)
     except ActionFailed as exc:
         step.status, step.detail = "failed", str(exc)
     except TransientError as exc:
         step.status, step.detail = "failed", f"{exc}. Fix: try again later"
     except Exception as exc:  # credentials, network...: one failed step must not hide the others
         step.status, step.detail = "failed", f"{type(exc).__name__}: {exc}"
+
+
+def _marker(project: str, period: str) -> tuple[str, str]:
+    if restored.on_record(project, period):
+        return "already", f"{restored.LABEL} is already {restored.stamp(period)}"
+    value = restored.mark(project, period)
+    return "restored", f"labelled {restored.LABEL}={value}: the guard will not brake it again"
 
 
 def _billing(project: str, account: str) -> tuple[str, str]:

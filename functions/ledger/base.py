@@ -6,8 +6,15 @@ lease and acts; a later delivery of the same crossing finds the record and:
   - state "open" with a live lease held by another: CrossingBusy (Pub/Sub redelivers later);
   - state "open" with no live lease: takes the lease with a conditional update and resumes the
     actions that are not done (failed, interrupted, or never started).
-Backends implement ``_create``, ``_get``, ``_update`` (conditional on the version read) and
-``_put``, plus ``_query`` for the operator's status view.
+
+Fencing: every write after the claim (``save``, ``release``, the actions' checkpoints) is an
+update conditional on the version the claim last wrote, and the claim keeps the version each
+write returns. A write that finds the record changed re-reads it: still this claim's lease (an
+operator's ``annotate``), it keeps the operator's additions and writes again; another owner's
+lease, or no record, raises LeaseLost and the holder acts no more.
+
+Backends implement ``_create`` and ``_update`` (conditional on a version; each returns the new
+version, or None), ``_get``, and ``_query`` for the operator's status view.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.decision import Firing
-from functions.errors import CrossingBusy
+from functions.errors import CrossingBusy, LeaseLost
 from functions.redact import redact
 
 __all__ = [
@@ -65,6 +72,8 @@ class Claim:
     record: dict[str, Any]
     owner: str
     resumed: bool
+    version: Version = None  # of the last write this claim made (or read); fences the next one
+    lost: bool = False  # the lease was taken over: no more writes, no more actions
 
     def action(self, name: str) -> dict[str, Any]:
         """The mutable entry for action ``name``."""
@@ -74,6 +83,18 @@ class Claim:
 
     def settled(self, name: str) -> bool:
         return self.action(name).get("status") in SETTLED
+
+
+def _keep_annotations(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """Carry an operator's additions (``annotate``: new fields, history lines) into ``ours``."""
+    for key, value in theirs.items():
+        ours.setdefault(key, value)
+    history = ours.setdefault("history", [])
+    for entry in theirs.get("history") or []:
+        if entry not in history:
+            history.append(entry)
+    history.sort(key=lambda entry: str(entry.get("at", "")))
+    del history[:-HISTORY_LIMIT]
 
 
 class Ledger(ABC):
@@ -87,13 +108,15 @@ class Ledger(ABC):
         doc_id = firing.crossing.doc_id
         owner = uuid.uuid4().hex
         record = self._new_record(firing, message_id, owner, now)
-        if self._create(doc_id, record):
-            return Claim(doc_id, record, owner, resumed=False)
+        created = self._create(doc_id, record)
+        if created is not None:
+            return Claim(doc_id, record, owner, resumed=False, version=created)
         for _ in range(3):
             existing, version = self._get(doc_id)
             if existing is None:  # deleted under us: try the create again
-                if self._create(doc_id, record):
-                    return Claim(doc_id, record, owner, resumed=False)
+                created = self._create(doc_id, record)
+                if created is not None:
+                    return Claim(doc_id, record, owner, resumed=False, version=created)
                 continue
             if existing.get("state") == "done":
                 return None
@@ -101,7 +124,7 @@ class Ledger(ABC):
                 # Our own create: it was carried out but its answer was lost, and the client's
                 # retry found the record. Without this check the crossing would wait LEASE_SECONDS
                 # for a lease nobody else holds.
-                return Claim(doc_id, existing, owner, resumed=False)
+                return Claim(doc_id, existing, owner, resumed=False, version=version)
             lease_until = existing.get("lease_until")
             if lease_until and datetime.fromisoformat(lease_until) > now:
                 raise CrossingBusy(f"crossing {doc_id} is being acted on by another instance")
@@ -113,14 +136,31 @@ class Ledger(ABC):
                 "updated_at": _iso(now),
                 "message_ids": [*existing.get("message_ids", []), message_id][-20:],
             }
-            if self._update(doc_id, taken, version):
-                return Claim(doc_id, taken, owner, resumed=True)
+            written = self._update(doc_id, taken, version)
+            if written is not None:
+                return Claim(doc_id, taken, owner, resumed=True, version=written)
         raise CrossingBusy(f"crossing {doc_id} changed under three attempts to claim it")
 
     def save(self, claim: Claim, now: datetime | None = None) -> None:
-        """Write the claim's record (progress and outcomes) while holding its lease."""
+        """Write the claim's record (progress and outcomes), fenced: LeaseLost if it is not ours."""
+        if claim.lost:
+            raise LeaseLost(f"crossing {claim.doc_id}: this instance no longer holds the lease")
         claim.record["updated_at"] = _iso(now or datetime.now(UTC))
-        self._put(claim.doc_id, redact(claim.record))
+        for _ in range(5):
+            written = self._update(claim.doc_id, redact(claim.record), claim.version)
+            if written is not None:
+                claim.version = written
+                return
+            current, version = self._get(claim.doc_id)
+            if current is None or current.get("lease_owner") != claim.owner:
+                claim.lost = True
+                holder = "nobody" if current is None else current.get("lease_owner") or "nobody"
+                raise LeaseLost(
+                    f"crossing {claim.doc_id}: the lease was taken over (now held by {holder})"
+                )
+            _keep_annotations(claim.record, current)  # ours still: an operator's note came in
+            claim.version = version
+        raise CrossingBusy(f"crossing {claim.doc_id} kept changing while it was being saved")
 
     def release(self, claim: Claim, now: datetime | None = None) -> None:
         """Give the lease up, and mark the crossing done when every action is settled."""
@@ -148,7 +188,7 @@ class Ledger(ABC):
             if record is None:
                 return False
             change(record)
-            if self._update(doc_id, redact(record), version):
+            if self._update(doc_id, redact(record), version) is not None:
                 return True
         raise CrossingBusy(f"crossing {doc_id} kept changing while it was being annotated")
 
@@ -191,20 +231,17 @@ class Ledger(ABC):
     # --- backend hooks ----------------------------------------------------------------------
 
     @abstractmethod
-    def _create(self, doc_id: str, record: dict[str, Any]) -> bool:
-        """Create the record if absent; False if it exists. Atomic."""
+    def _create(self, doc_id: str, record: dict[str, Any]) -> Version | None:
+        """Create the record if absent: its version; None if it exists. Atomic."""
 
     @abstractmethod
     def _get(self, doc_id: str) -> tuple[dict[str, Any] | None, Version]:
         """The record and a version for ``_update``'s precondition."""
 
     @abstractmethod
-    def _update(self, doc_id: str, record: dict[str, Any], version: Version) -> bool:
-        """Replace the record if it is still at ``version``; False if it changed."""
-
-    @abstractmethod
-    def _put(self, doc_id: str, record: dict[str, Any]) -> None:
-        """Replace the record unconditionally."""
+    def _update(self, doc_id: str, record: dict[str, Any], version: Version) -> Version | None:
+        """Replace the record if it is still at ``version``: the new version; None if it changed
+        or is gone."""
 
     @abstractmethod
     def _query(self, equals: dict[str, Any]) -> list[dict[str, Any]]:

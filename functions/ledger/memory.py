@@ -18,29 +18,24 @@ class MemoryLedger(Ledger):
         self._docs: dict[str, tuple[dict[str, Any], int]] = {}
         self._lock = threading.Lock()
 
-    def _create(self, doc_id: str, record: dict[str, Any]) -> bool:
+    def _create(self, doc_id: str, record: dict[str, Any]) -> int | None:
         with self._lock:
             if doc_id in self._docs:
-                return False
+                return None
             self._docs[doc_id] = (copy.deepcopy(record), 1)
-            return True
+            return 1
 
     def _get(self, doc_id: str) -> tuple[dict[str, Any] | None, int]:
         with self._lock:
             record, version = self._docs.get(doc_id, (None, 0))
             return copy.deepcopy(record), version
 
-    def _update(self, doc_id: str, record: dict[str, Any], version: int) -> bool:
+    def _update(self, doc_id: str, record: dict[str, Any], version: int) -> int | None:
         with self._lock:
-            if self._docs.get(doc_id, (None, 0))[1] != version:
-                return False
+            if doc_id not in self._docs or self._docs[doc_id][1] != version:
+                return None
             self._docs[doc_id] = (copy.deepcopy(record), version + 1)
-            return True
-
-    def _put(self, doc_id: str, record: dict[str, Any]) -> None:
-        with self._lock:
-            version = self._docs.get(doc_id, (None, 0))[1]
-            self._docs[doc_id] = (copy.deepcopy(record), version + 1)
+            return version + 1
 
     def _query(self, equals: dict[str, Any]) -> list[dict[str, Any]]:
         with self._lock:

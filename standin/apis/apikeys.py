@@ -6,8 +6,10 @@ that is done on its first poll; the key exists from the create call on. ``delete
 key keeps answering ``get`` and is listed only with ``showDeleted=true``. Choices where Google's
 behaviour is not documented: deleting a deleted key, or undeleting a live one, answers
 400 FAILED_PRECONDITION; a ``delete`` whose ``etag`` does not match answers 409 ABORTED; an
-unknown key answers 404 NOT_FOUND. ``list`` pages hold :data:`DEFAULT_PAGE_SIZE` keys unless
-``pageSize`` says otherwise, so clients must follow ``nextPageToken``.
+unknown key answers 404 NOT_FOUND. A create with ``serviceAccountEmail`` needs
+``iam.serviceAccounts.actAs`` on that account (403 otherwise). ``list`` pages hold
+:data:`DEFAULT_PAGE_SIZE` keys unless ``pageSize`` says otherwise, so clients must follow
+``nextPageToken``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ import binascii
 import re
 from typing import Any
 
+from standin.apis.iam import act_as_granted
 from standin.apis.operations import operation_route, start_operation
 from standin.call import Call
-from standin.errors import aborted, already_exists, failed_precondition, invalid_argument, not_found
+from standin.errors import (
+    aborted,
+    already_exists,
+    failed_precondition,
+    invalid_argument,
+    not_found,
+    permission_denied,
+)
 from standin.generate import new_etag, new_key_string, new_uid, now_rfc3339
 from standin.model import ApiKey
+from standin.permissions import ACT_AS_PERMISSION
 from standin.routing import route
 
 __all__ = ["DEFAULT_PAGE_SIZE", "KEY_TYPE", "ROUTES"]
@@ -71,6 +82,8 @@ def create_key(call: Call) -> dict[str, Any]:
     if key_id and project.key(key_id) is not None:
         raise already_exists(f"Key '{key_id}' already exists in project {project.number}.")
     account = call.body_string("serviceAccountEmail")
+    if account:
+        _check_act_as(call, account)
     uid, now = new_uid(), now_rfc3339()
     key = ApiKey(
         key_id=key_id or uid,
@@ -86,6 +99,12 @@ def create_key(call: Call) -> dict[str, Any]:
     project.keys.append(key)
     response = {"@type": KEY_TYPE, **key.resource(project.number)}
     return start_operation(call, "apikeys", _PREFIX, project, response, done=False)
+
+
+def _check_act_as(call: Call, account: str) -> None:
+    """403 unless the caller may act as ``account`` (``permissions.ACT_AS_PERMISSION``)."""
+    if not act_as_granted(call.world, account, call.required_project()):
+        raise permission_denied(ACT_AS_PERMISSION, f"projects/-/serviceAccounts/{account}")
 
 
 def _key(call: Call) -> ApiKey:

@@ -97,7 +97,10 @@ def test_function_is_serialized_internal_and_runs_the_rendered_policy(root: Modu
     assert service["max_instance_request_concurrency"] == 1
     assert service["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
     assert service["environment_variables"] == {
-        "BUDGET_GUARD_POLICY": "${module.policy.policy_json}"
+        "BUDGET_GUARD_POLICY": "${module.policy.policy_json}",
+        # the deadline ends before the timeout (functions/deadline.py)
+        "BUDGET_GUARD_DEADLINE_SECONDS": "${tostring(max(var.function_timeout_seconds - 60, "
+        "ceil(var.function_timeout_seconds / 2)))}",
     }
     assert ref(service["service_account_email"]) == "google_service_account.function.email"
     trigger = one(function["event_trigger"], "event_trigger")
@@ -212,11 +215,28 @@ def test_trigger_may_invoke_only_the_functions_service(root: Module) -> None:
 def test_secret_and_events_grants_are_resource_scoped(root: Module) -> None:
     secret = root.resource("google_secret_manager_secret_iam_member", "key_secret")
     assert secret["role"] == "roles/secretmanager.secretVersionAdder"
-    assert "rotate_keys" in secret["count"]
+    assert "rotate_keys" in secret["for_each"]
+    # one grant per secret the rotations write to (one per guarded project with {project})
+    assert "local.key_secret_ids" in secret["for_each"]
+    assert secret["secret_id"] == "${each.key}"
+    made = root.resource("google_secret_manager_secret", "keys")
+    assert "local.key_secret_ids" in made["for_each"] and made["secret_id"] == "${each.key}"
     events = root.resource("google_pubsub_topic_iam_member", "events_publisher")
     assert events["topic"] == "${google_pubsub_topic.events.name}"
     assert events["role"] == "roles/pubsub.publisher"
     assert ref(events["member"]) == "google_service_account.function.member"
+
+
+def test_act_as_is_granted_on_the_listed_service_accounts_only(root: Module) -> None:
+    """Binding a replacement key to an account needs actAs on it: never on a project."""
+    grant = root.resource("google_service_account_iam_member", "key_service_account_user")
+    assert grant["role"] == "roles/iam.serviceAccountUser"
+    assert "rotate_keys" in grant["for_each"] and "var.key_service_accounts" in grant["for_each"]
+    assert "${each.key}" in grant["service_account_id"]
+    assert ref(grant["member"]) == "google_service_account.function.member"
+    for rtype in ("google_project_iam_member", "google_project_iam_binding"):
+        for body in root.of_type(rtype).values():
+            assert body.get("role") != "roles/iam.serviceAccountUser"
 
 
 def test_dead_letters_are_kept_and_the_trigger_subscription_points_at_them(root: Module) -> None:

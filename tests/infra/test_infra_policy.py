@@ -48,6 +48,7 @@ module "policy" {
   services                = try(var.extra.services, ["generativelanguage.googleapis.com"])
   throttle                = try(var.extra.throttle, null)
   ceiling                 = try(var.extra.ceiling, null)
+  source_topic            = try(var.extra.source_topic, null)
 }
 
 output "policy_json" { value = module.policy.policy_json }
@@ -236,6 +237,45 @@ def test_bad_input_is_refused_with_a_readable_message(
 ) -> None:
     error = tf.plan_error(sample(**change))
     assert message in error, error
+
+
+def test_one_secret_per_project_renders_and_passes_the_functions_validation(
+    tf: Terraform,
+) -> None:
+    secret = "projects/guard-host/secrets/gemini-api-key-{project}"
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod", "gemini-staging"]}}
+    extra = {**SAMPLE["extra"], "key_secret": secret}
+    doc = rendered(tf.apply(sample(budgets=budgets, extra=extra)))
+    assert doc["keys"]["secret"] == secret
+    assert parse_policy(doc).keys.secret_for("gemini-staging") == secret.replace(
+        "{project}", "gemini-staging"
+    )
+
+
+def test_one_secret_for_several_rotated_projects_is_refused_at_plan(tf: Terraform) -> None:
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod", "gemini-staging"]}}
+    error = tf.plan_error(sample(budgets=budgets))
+    assert "key_secret would be overwritten by the rotate_keys of several" in error, error
+    # the same policy is refused by the function, naming the field
+    with pytest.raises(PolicyError, match=r"^keys\.secret: would be overwritten"):
+        parse_policy({**EXPECTED, "budgets": budgets})
+
+
+def test_disable_billing_on_the_host_project_is_refused_at_plan(tf: Terraform) -> None:
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod", "guard-host"]}}
+    error = tf.plan_error(sample(budgets=budgets))
+    assert "would stop the guard itself" in error, error
+    protected = {**SAMPLE["extra"], "protected_projects": ["guard-host"]}
+    parse_policy(rendered(tf.apply(sample(budgets=budgets, extra=protected))))
+
+
+def test_source_topic_and_calendar_period_render_for_the_function(tf: Terraform) -> None:
+    topic = "projects/guard-host/topics/budget-guard-alerts"
+    budgets = {BUDGET_ID: {"projects": ["gemini-prod"], "calendar_period": "QUARTER"}}
+    extra = {**SAMPLE["extra"], "source_topic": topic}
+    policy = parse_policy(rendered(tf.apply(sample(budgets=budgets, extra=extra))))
+    assert policy.source_topic == topic
+    assert policy.budgets[BUDGET_ID].calendar_period == "QUARTER"
 
 
 WIRING_TF = """

@@ -610,17 +610,21 @@ CASES: list[Case] = [
         "message.data is not JSON",
         _text_field("costAmount", "9" * 5000),
     ),
-    Case(
-        "budget_zero",
+    Case(  # a crafted ratio of 1e29 once raised InvalidOperation: HTTP 500, no log line
+        "budget_below_a_nano_with_huge_cost",
         "malformed",
-        "data.budgetAmount must be greater than zero",
-        _data(budgetAmount=0),
+        "data.budgetAmount must be 0 or at least 1e-9",
+        lambda: _msg(
+            json.dumps({**good_data(), "costAmount": 999999999999999}).replace(
+                '"budgetAmount": 1000.0', '"budgetAmount": 1e-14'
+            )
+        ),
     ),
     Case(
-        "budget_zero_float",
+        "cost_below_a_nano",
         "malformed",
-        "data.budgetAmount must be greater than zero",
-        _text_field("budgetAmount", "0.0e-7"),
+        "data.costAmount must be 0 or at least 1e-9",
+        _text_field("costAmount", "1e-12"),
     ),
     Case(
         "budget_negative",

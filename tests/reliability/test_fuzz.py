@@ -95,6 +95,23 @@ def mutated_attributes(draw: st.DrawFn) -> dict[str, Any]:
     return attributes
 
 
+# A JSON number written as mantissa and exponent: tiny, huge and in between (1e-14 / 1e15...).
+json_numbers = st.builds(
+    lambda m, e, frac: f"{m}{'.5' if frac else ''}e{e}",
+    st.integers(0, 10**15),
+    st.integers(-30, 30),
+    st.booleans(),
+)
+
+
+@st.composite
+def extreme_amounts(draw: st.DrawFn) -> bytes:
+    """The good notification with costAmount and budgetAmount as arbitrary JSON numbers."""
+    text = json.dumps({**good_data(), "costAmount": "@cost", "budgetAmount": "@budget"})
+    text = text.replace('"@cost"', draw(json_numbers)).replace('"@budget"', draw(json_numbers))
+    return text.encode()
+
+
 json_ish_text = st.text(alphabet='{}[]":,0123456789.eE-+ ntrufalsNIiyUSD\\', max_size=200)
 
 
@@ -115,6 +132,7 @@ MESSAGES: dict[str, st.SearchStrategy[Any]] = {
     "bytes as data": st.binary(max_size=512).map(lambda raw: _message(_b64(raw))),
     "JSON-ish text as data": json_ish_text.map(lambda text: _message(_b64(text.encode()))),
     "mutated JSON data": mutated_data().map(lambda raw: _message(_b64(raw))),
+    "extreme amounts": extreme_amounts().map(lambda raw: _message(_b64(raw))),
     "mutated attributes": mutated_attributes().map(
         lambda attrs: _message(_b64(json.dumps(good_data()).encode()), attrs)
     ),
@@ -200,7 +218,7 @@ def _accepted_sanity(msg: Any) -> None:
     doc = json.loads(base64.b64decode(msg["data"]))
     assert doc["currencyCode"] == "USD"
     assert isinstance(doc["costAmount"], int | float) and math.isfinite(doc["costAmount"])
-    assert doc["budgetAmount"] > 0
+    assert doc["budgetAmount"] >= 0  # a zero budget is real (decision: any spend crosses)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from functions.actions.keys_api import REPLACES
 from standin.server import StandIn
 from tests.reliability import worlds
 from tests.reliability.harness import (
@@ -115,7 +116,13 @@ def storm_guards(
 ) -> tuple[list[GuardProcess], str, str]:
     database = worlds.unique("storm")
     topic, subscription = events_topic(worlds.unique("storm-events"))
-    doc = worlds.policy(database, rules=RULES, budgets=BUDGETS, events_topic=topic)
+    doc = worlds.policy(
+        database,
+        rules=RULES,
+        budgets=BUDGETS,
+        events_topic=topic,
+        secret=worlds.PER_PROJECT_SECRET,
+    )
     # Generous per-request timeout: 8 processes share 2 cores here; a timeout would be handled
     # (the faults module proves it) but would blur the figures.
     guards = start_guards(
@@ -167,9 +174,16 @@ def test_storm_acts_once_per_crossing(
     assert all(len(new) == 1 for new in made.values()), made
     assert calls[(KEYS_CREATE, 200)] == sum(KEYED.values())
     assert calls[(KEYS_DELETE, 200)] == sum(KEYED.values())
-    # One secret version per project whose keys were rotated, each with that project's new keys.
+    # One version of each project's own secret, holding exactly that project's new keys.
     assert calls[(SECRET_ADD, 200)] == len(KEYED)
-    assert sorted(len(v) for v in worlds.secret_payloads(state)) == sorted(KEYED.values())
+    for project in KEYED:
+        live = {
+            k["displayName"]: k["keyString"]
+            for k in state["projects"][project]["keys"]
+            if k["deleteTime"] is None and REPLACES in (k.get("annotations") or {})
+        }
+        secret = worlds.PER_PROJECT_SECRET.format(project=project)
+        assert worlds.secret_payloads(state, secret) == [live], project
     # Service: disabled once per project.
     assert calls[(SERVICE_DISABLE, 200)] == len(PROJECTS)
     assert all(state["projects"][p]["services"][worlds.GEMINI] == "DISABLED" for p in PROJECTS)

@@ -29,6 +29,7 @@ __all__ = [
     "KEYS_POLL",
     "KEYS_STRING",
     "MUTATING",
+    "PER_PROJECT_SECRET",
     "REPLACES",
     "SECRET",
     "SECRET_ADD",
@@ -36,6 +37,7 @@ __all__ = [
     "SERVICE_GET",
     "SERVICE_POLL",
     "alert",
+    "many_projects_seed",
     "policy",
     "replacements",
     "secret_payloads",
@@ -46,6 +48,8 @@ __all__ = [
 BUDGET_2 = "0c5e8f3a-2b7d-4e19-9a4c-6d1f0e2b8a73"
 BUDGET_3 = "7a1d9c4e-5f62-4b8a-8e3d-2c9b0f6a1d57"
 SECRET = "projects/guard-host/secrets/gemini-api-key"
+# One secret per guarded project (keys.secret with {project}): what several projects need.
+PER_PROJECT_SECRET = "projects/guard-host/secrets/gemini-api-key-{project}"
 GEMINI = "generativelanguage.googleapis.com"
 
 BILLING_GET = "cloudbilling.projects.getBillingInfo"
@@ -157,6 +161,7 @@ def storm_seed() -> dict[str, Any]:
             "keys": keys,
             "granted_permissions": None,
         }
+        seed["secrets"][PER_PROJECT_SECRET.format(project=project)] = {"versions": []}
     return seed
 
 
@@ -184,3 +189,25 @@ def secret_payloads(state: dict[str, Any], secret: str = SECRET) -> list[dict[st
         json.loads(base64.b64decode(v["data"]))
         for v in state["secrets"].get(secret, {}).get("versions", [])
     ]
+
+
+def many_projects_seed(count: int, prefix: str = "fleet") -> dict[str, Any]:
+    """``count`` guarded projects ``{prefix}-NNN``, each billed and with one Gemini key."""
+    seed = load_seed(None)
+    for i in range(count):
+        seed["projects"][f"{prefix}-{i:03d}"] = {
+            "number": f"{800000000000 + i}",
+            "billing_account": f"billingAccounts/{ACCOUNT}",
+            "billing_locked": False,
+            "services": {GEMINI: "ENABLED"},
+            "disable_blocked": {},
+            "keys": [
+                _key(
+                    str(uuid.UUID(int=0xB6 << 120 | i)),
+                    f"{prefix} key {i}",
+                    f"AIzaSyFAKE-standin-{prefix}-{i:03d}-key-".ljust(39, "0"),
+                )
+            ],
+            "granted_permissions": None,
+        }
+    return seed

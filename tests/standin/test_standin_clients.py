@@ -236,3 +236,36 @@ def test_iam_permissions_subset(standin: StandIn, projects: Any) -> None:
     assert list(held) == ["serviceusage.services.disable"]
     _with_project(standin, "gemini-prod", granted_permissions=[])
     assert list(projects.test_iam_permissions(resource=PROD, permissions=wanted).permissions) == []
+
+
+# Resource Manager: project labels (the restore marker) -------------------------------------------
+
+
+def test_project_labels_read_and_patched_through_the_real_client(
+    standin: StandIn, projects: Any
+) -> None:
+    from google.protobuf import field_mask_pb2
+
+    project = projects.get_project(name=PROD)
+    assert project.project_id == "gemini-prod" and project.name == "projects/123456789012"
+    assert dict(project.labels) == {}
+    update = resourcemanager_v3.Project(name=PROD, labels={"budget-guard-restored": "20261101t0"})
+    done = projects.update_project(
+        project=update, update_mask=field_mask_pb2.FieldMask(paths=["labels"])
+    ).result(timeout=10)
+    assert dict(done.labels) == {"budget-guard-restored": "20261101t0"}
+    assert dict(projects.get_project(name=PROD).labels) == {"budget-guard-restored": "20261101t0"}
+    assert standin.state["projects"]["gemini-prod"]["labels"] == {
+        "budget-guard-restored": "20261101t0"
+    }
+
+    bad = resourcemanager_v3.Project(name=PROD, labels={"Bad Key": "x"})
+    with pytest.raises(exceptions.BadRequest, match="Invalid label key"):
+        projects.update_project(project=bad, update_mask=field_mask_pb2.FieldMask(paths=["labels"]))
+
+    _with_project(standin, "gemini-prod", granted_permissions=["resourcemanager.projects.get"])
+    assert projects.get_project(name=PROD).project_id == "gemini-prod"
+    with pytest.raises(exceptions.Forbidden, match=r"resourcemanager\.projects\.update"):
+        projects.update_project(
+            project=update, update_mask=field_mask_pb2.FieldMask(paths=["labels"])
+        )

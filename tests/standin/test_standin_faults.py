@@ -94,6 +94,16 @@ def test_reset_is_a_connection_error(standin: StandIn, session: AuthorizedSessio
     assert [(c["status"], c["fault"]) for c in standin.calls()] == [(None, "reset"), (200, None)]
 
 
+def test_cut_answer_is_carried_out_and_a_chunked_encoding_error(
+    standin: StandIn, session: AuthorizedSession
+) -> None:
+    standin.add_fault(UPDATE_INFO, "cut", times=1)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        session.put(standin.url + BILLING_PATH, json={}, timeout=5)
+    assert session.get(standin.url + BILLING_PATH, timeout=5).json()["billingEnabled"] is False
+    assert [(c["status"], c["fault"]) for c in standin.calls(UPDATE_INFO)] == [(None, "cut")]
+
+
 def test_timeout_holds_the_connection(standin: StandIn, session: AuthorizedSession) -> None:
     standin.add_fault(GET_INFO, "timeout", times=1, delay=1.0)
     with pytest.raises(requests.ReadTimeout):

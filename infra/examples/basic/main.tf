@@ -44,7 +44,7 @@ module "budget_guard" {
   dry_run = var.dry_run
 
   key_secret = {
-    secret_id = "gemini-api-key"
+    secret_id = "gemini-api-key-{project}" # one secret per guarded project
   }
 
   notification_channels = [google_monitoring_notification_channel.email.id]

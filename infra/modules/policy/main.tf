@@ -12,7 +12,8 @@ locals {
   # attribute `permissions` of functions.actions.REGISTRY (tests/infra fails if they differ).
   # Resource-scoped grants are made in the root module instead: notify publishes to the events
   # topic (roles/pubsub.publisher on that topic), rotate_keys adds versions to the key secret
-  # (roles/secretmanager.secretVersionAdder on that secret).
+  # (roles/secretmanager.secretVersionAdder on that secret). Every brake that may run without the
+  # ledger reads the restore marker first (resourcemanager.projects.get, functions/restored.py).
   permissions_by_action = {
     notify = []
     disable_billing = [
@@ -25,14 +26,17 @@ locals {
       "apikeys.keys.get",
       "apikeys.keys.getKeyString",
       "apikeys.keys.list",
+      "resourcemanager.projects.get",
       "serviceusage.operations.get",
     ]
     revoke_keys = [
       "apikeys.keys.delete",
       "apikeys.keys.list",
+      "resourcemanager.projects.get",
       "serviceusage.operations.get",
     ]
     disable_service = [
+      "resourcemanager.projects.get",
       "serviceusage.operations.get",
       "serviceusage.services.disable",
       "serviceusage.services.get",
@@ -40,6 +44,7 @@ locals {
     throttle = [
       "cloudquotas.quotas.get",
       "cloudquotas.quotas.update",
+      "resourcemanager.projects.get",
     ]
   }
 
@@ -75,7 +80,7 @@ locals {
       budgets = {
         for id, b in var.budgets : id => merge(
           { projects = b.projects },
-          { for k, v in { currency = b.currency } : k => v if v != null },
+          { for k, v in { currency = b.currency, calendar_period = b.calendar_period } : k => v if v != null },
         )
       }
       rules = [
@@ -94,8 +99,8 @@ locals {
       }
       services = var.services
     },
-    { for k, v in { events_topic = var.events_topic } : k => v if v != null },
     { for k, v in { throttle = var.throttle, ceiling = var.ceiling } : k => v if v != null },
+    { for k, v in { events_topic = var.events_topic, source_topic = var.source_topic } : k => v if v != null },
     { for k, v in { keys = local.keys } : k => v if length(local.key_actions) > 0 || var.key_secret != null || length(var.key_match_display_names) > 0 },
   )
 }

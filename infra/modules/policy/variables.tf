@@ -12,8 +12,9 @@ variable "billing_account" {
 variable "budgets" {
   description = "Budgets the guard trusts, keyed by budget ID (the UUID at the end of the budget's name billingAccounts/ACCOUNT/budgets/UUID). projects: the project IDs (not numbers) the guard acts on when that budget's rules fire. currency: optional ISO 4217 code (e.g. \"USD\"); when set, notifications in another currency are rejected."
   type = map(object({
-    projects = list(string)
-    currency = optional(string)
+    projects        = list(string)
+    currency        = optional(string)
+    calendar_period = optional(string)
   }))
   nullable = false
 
@@ -32,6 +33,10 @@ variable "budgets" {
   validation {
     condition     = alltrue(flatten([for b in var.budgets : [for p in b.projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))]]))
     error_message = "Budget projects must be project IDs (6-30 characters: lower-case letters, digits, hyphens; starting with a letter), not project numbers."
+  }
+  validation {
+    condition     = alltrue([for b in var.budgets : b.calendar_period == null || contains(["MONTH", "QUARTER", "YEAR"], coalesce(b.calendar_period, "MONTH"))])
+    error_message = "A budget's calendar_period must be MONTH, QUARTER or YEAR (or null: period starts are not aged)."
   }
   validation {
     condition     = alltrue([for b in var.budgets : b.currency == null || can(regex("^[A-Z]{3}$", b.currency))])
@@ -89,6 +94,15 @@ variable "protected_projects" {
     condition     = alltrue([for p in var.protected_projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))])
     error_message = "protected_projects must be project IDs (6-30 characters: lower-case letters, digits, hyphens; starting with a letter)."
   }
+  # The function refuses the same policy at start-up: unlinking the host's billing stops the guard.
+  validation {
+    condition = (
+      contains(var.protected_projects, var.ledger_project)
+      || !contains(flatten([for r in var.rules : r.actions]), "disable_billing")
+      || !contains(flatten([for b in var.budgets : b.projects]), var.ledger_project)
+    )
+    error_message = "The guard's host project (project_id, where its ledger lives) is a guarded project and a rule uses disable_billing: unlinking it would stop the guard itself. Host the guard in a project of its own, or list the host in protected_projects."
+  }
 }
 
 variable "dry_run" {
@@ -131,7 +145,7 @@ variable "events_topic" {
 }
 
 variable "key_match_display_names" {
-  description = "API keys the key actions (rotate_keys, revoke_keys) select, by display name. Empty list: \"gemini\", i.e. every key that can call the Gemini API (restricted to generativelanguage.googleapis.com, bound to a service account, or unrestricted)."
+  description = "API keys the key actions (rotate_keys, revoke_keys) select, by display name. Empty list: \"gemini\", i.e. every key that can call a Gemini API (no API restriction, or an API target among generativelanguage.googleapis.com and the Gemini services in var.services; a service-account binding alone does not count)."
   type        = list(string)
   default     = []
   nullable    = false
@@ -143,13 +157,23 @@ variable "key_match_display_names" {
 }
 
 variable "key_secret" {
-  description = "Secret Manager secret that receives rotated key strings, as projects/PROJECT/secrets/NAME. null: rotate_keys keeps no copy of the new key strings."
+  description = "Secret Manager secret that receives rotated key strings, as projects/PROJECT/secrets/NAME; NAME may hold {project} (one secret per guarded project). null: rotate_keys keeps no copy of the new key strings."
   type        = string
   default     = null
 
   validation {
-    condition     = var.key_secret == null || can(regex("^projects/[a-z0-9-]{6,30}/secrets/[A-Za-z0-9_-]{1,255}$", var.key_secret))
-    error_message = "key_secret must be a full secret name: projects/PROJECT_ID/secrets/SECRET_ID (secret IDs use letters, digits, '_' and '-')."
+    condition     = var.key_secret == null || can(regex("^projects/[a-z0-9-]{6,30}/secrets/[A-Za-z0-9_-]{1,255}$", replace(coalesce(var.key_secret, "-"), "{project}", "pppppppppppppppppppppppppppppp")))
+    error_message = "key_secret must be a full secret name: projects/PROJECT_ID/secrets/SECRET_ID (secret IDs use letters, digits, '_' and '-', and may hold {project})."
+  }
+  # The function refuses the same policy at start-up (keys.secret): refuse it at plan time.
+  validation {
+    condition = (
+      var.key_secret == null
+      || strcontains(coalesce(var.key_secret, "-"), "{project}")
+      || !contains(flatten([for r in var.rules : r.actions]), "rotate_keys")
+      || length(setsubtract(toset(flatten([for b in var.budgets : b.projects])), toset(var.protected_projects))) <= 1
+    )
+    error_message = "key_secret would be overwritten by the rotate_keys of several guarded projects (each version holds one project's keys): put {project} in its name, e.g. gemini-api-key-{project}."
   }
 }
 
@@ -206,5 +230,16 @@ variable "ceiling" {
   validation {
     condition     = var.ceiling == null || try(tonumber(var.ceiling.daily) > 0, false)
     error_message = "ceiling.daily must be an amount > 0, as a string like \"50\"."
+  }
+}
+
+variable "source_topic" {
+  description = "The alerts topic (projects/PROJECT/topics/NAME) the budget publishes to: a CloudEvent whose source is another topic is rejected as spoofed. null: the source is not checked."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.source_topic == null || can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][\\w.~+%-]{2,254}$", coalesce(var.source_topic, "-")))
+    error_message = "source_topic must be a full topic name: projects/PROJECT_ID/topics/TOPIC."
   }
 }
