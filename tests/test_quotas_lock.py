@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,17 @@ def test_ceiling_apply_sets_quotas_whose_worst_case_fits(
         "value": doc["models"]["gemini-2.5-pro"]["requests_per_day"],
     }
     assert len(standin.calls(CREATE)) == 4
+
+
+def test_a_protected_project_is_refused(
+    standin: StandIn, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from tests.sample import policy_doc
+
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(policy_doc(protected_projects=[PROJECT])))
+    code = main(["lock-models", "--project", PROJECT, "--allow", "x", "--policy", str(policy)])
+    assert code == 2 and "protected project" in capsys.readouterr().err
+    code = main(["ceiling", "--policy", str(policy), "--project", PROJECT, "--apply", "--yes"])
+    assert code == 2  # no --daily and no ceiling in the policy; protected anyway
+    assert standin.calls(CREATE) == []

@@ -63,7 +63,8 @@ def test_restore_reports_pending_increases_then_finds_them_granted(
     pend = [line for line in out.splitlines() if line.startswith("PEND")]
     assert len(pend) == 8
     assert any(
-        f"{RPD}/{IMAGE}" in line and "back to 250 is pending at Google: 10 is in force" in line
+        f"{RPD}/{IMAGE}" in line
+        and "pending at Google: 10 is in force until the increase to 250 is granted" in line
         for line in pend
     ), pend
     assert "8 quota increase(s) pending at Google" in out and "Fix: wait" in out

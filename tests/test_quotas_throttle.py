@@ -173,3 +173,28 @@ def test_a_throttle_rule_without_a_throttle_section_fails_at_start_up() -> None:
     bad = throttle_doc("ledger-x", throttle={"quotas": [{"family": "tokens", "value": 1}]})
     with pytest.raises(PolicyError, match=r"throttle\.quotas\[0\]\.family"):
         parse_policy(bad)
+
+
+def test_with_the_ledger_down_throttle_still_runs_and_redelivery_is_asked(
+    standin: StandIn,
+) -> None:
+    from functions.errors import LedgerUnavailable
+    from functions.ledger.memory import MemoryLedger
+
+    class Down(MemoryLedger):
+        def _create(self, doc_id: str, record: dict[str, Any]) -> bool:
+            raise LedgerUnavailable("Firestore is down (test)")
+
+    policy = parse_policy(throttle_doc("ledger-down"))
+    before = standin.quotas(PROJECT)
+    guard = Guard(policy, lambda: Down(), Logger(stream=io.StringIO()))
+
+    with pytest.raises(LedgerUnavailable):
+        guard.handle(event(1200, message_id="m-1"))  # Pub/Sub redelivers: the ledger catches up
+
+    after = standin.quotas(PROJECT)
+    assert after[RPM] == dict.fromkeys(before[RPM], 1)
+    assert after[RPD][IMAGE] == 10
+    with pytest.raises(LedgerUnavailable):  # a second delivery finds everything low: no write
+        guard.handle(event(1200, message_id="m-2"))
+    assert len(standin.calls(CREATE)) == 8

@@ -17,6 +17,8 @@ quota, a missing permission, a quota the project does not have) become one Actio
 
 from __future__ import annotations
 
+from typing import Any
+
 from functions.actions.base import Action, Context, Outcome
 from functions.errors import ActionFailed, TransientError
 
@@ -28,8 +30,17 @@ class Throttle(Action):
     summary = "lower the project's Gemini quotas (Cloud Quotas) to the policy's throttle values"
     # quotaInfos.list/get and quotaPreferences.list/get need cloudquotas.quotas.get; create and
     # patch need cloudquotas.quotas.update (docs.cloud.google.com/docs/quotas/reference/rest).
-    permissions = frozenset({"cloudquotas.quotas.get", "cloudquotas.quotas.update"})
+    permissions = frozenset(
+        {
+            "cloudquotas.quotas.get",
+            "cloudquotas.quotas.update",
+            "resourcemanager.projects.get",  # the restore marker (functions/restored.py)
+        }
+    )
     config = ("throttle",)
+    # Project-wide, every key at once, but a trickle still flows: above revoking the keys a
+    # leak may not be using, below switching the API off.
+    strength = 2
 
     def run(self, ctx: Context) -> Outcome:
         from functions.quotas import api
@@ -58,9 +69,21 @@ class Throttle(Action):
             raise ActionFailed(f"{reasons} (lowered: {len(lowered)} of {len(replaced)})", remedies)
         if not replaced:
             return Outcome("noop", f"every throttled quota of {ctx.project} is already at or below")
-        rows = ", ".join(f"{key} -> {replaced[key]['value']}" for key in lowered)
+        summary = _summary(replaced, lowered)
         return Outcome(
             "done",
-            f"lowered {len(lowered)} Gemini quota(s) in {ctx.project}: {rows}",
+            f"lowered {len(lowered)} Gemini quota(s) in {ctx.project}: {summary}",
             {"lowered": list(lowered)},
         )
+
+
+def _summary(replaced: dict[str, Any], lowered: list[str]) -> str:
+    """``QUOTA_ID -> 1 for 7 model(s); ...`` (one model is named)."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for key in lowered:
+        row = replaced[key]
+        groups.setdefault((row["quota_id"], int(row["value"])), []).append(row["model"])
+    return "; ".join(
+        f"{quota_id} -> {value} for " + (models[0] if len(models) == 1 else f"{len(models)} models")
+        for (quota_id, value), models in groups.items()
+    )

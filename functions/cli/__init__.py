@@ -56,8 +56,10 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="budget-guard",
-        description="Operator tools for Budget Guard: plan, check, status, restore, test alerts, "
-        "audit.",
+        description=(
+            "Operator tools for Budget Guard: plan, check, status, restore, test alerts, "
+            "audit, lock unused models, a spend ceiling."
+        ),
         epilog="Exit codes: 0 ok, 1 a check or an operation failed, 2 usage or configuration error",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

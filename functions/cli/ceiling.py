@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from functions.cli import quota_cli
-from functions.cli.common import UsageError, amount
+from functions.cli.common import UsageError, add_common, amount
 from functions.cli.output import Output, table
 from functions.policy import QUOTA_TIERS
 
@@ -33,7 +33,9 @@ DEFAULT_TPM = 100_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--daily", required=True, type=amount, metavar="AMOUNT", help="per day")
+    parser.add_argument(
+        "--daily", type=amount, metavar="AMOUNT", help="per day (default: the policy's ceiling)"
+    )
     parser.add_argument("--project", metavar="PROJECT", help="read its models; --apply sets them")
     parser.add_argument(
         "--models",
@@ -51,7 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tier", choices=QUOTA_TIERS, default="auto", help="usage tier's ids")
     parser.add_argument("--apply", action="store_true", help="set the quotas (plan shown first)")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_common(
+        parser,
+        policy_help="a policy JSON file: its ceiling is the default; a project it protects is "
+        "refused",
+    )
 
 
 def _money(value: Decimal) -> str:
@@ -64,6 +70,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     if args.apply and not args.project:
         raise UsageError("--apply needs --project")
+    policy = quota_cli.policy_for(args.policy, args.project if args.apply else None)
+    if args.daily is None and policy is not None and policy.ceiling is not None:
+        args.daily = policy.ceiling.daily
+        args.models = args.models or list(policy.ceiling.models) or None
+    if args.daily is None:
+        raise UsageError("give --daily AMOUNT (or a policy with a ceiling)")
     if args.daily <= 0 or args.input_tokens_per_minute < 1:
         raise UsageError("--daily must be > 0 and --input-tokens-per-minute >= 1")
     prices = load_prices()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from functions.cli import quota_cli
+from functions.cli.common import add_common
 from functions.cli.output import Output
 from functions.policy import QUOTA_TIERS
 
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tier", choices=QUOTA_TIERS, default="auto", help="usage tier's ids")
     parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_common(parser, policy_help="a policy JSON file: a project it protects is refused")
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from functions.quotas.plan import lock_targets
 
     project = args.project
+    quota_cli.policy_for(args.policy, project)
     infos = api.infos(project)
     listed = sorted({m for info in infos.values() for m in info.values})
     unknown = [m for m in args.allow if m not in listed]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from functions.cli.common import UsageError
+from functions.cli.common import UsageError, load
 from functions.cli.output import Output, table
 from functions.errors import GuardError
+from functions.policy import Policy
 from functions.quotas.apply import Result, apply_targets, record_plan
 from functions.quotas.plan import Target
 
-__all__ = ["NotConfirmed", "apply", "confirm", "show", "target_data"]
+__all__ = ["NotConfirmed", "apply", "confirm", "policy_for", "show", "target_data"]
 
 
 class NotConfirmed(GuardError):
@@ -36,6 +37,16 @@ def show(out: Output, targets: list[Target], indent: str = "  ") -> None:
 
 def target_data(t: Target) -> dict[str, Any]:
     return {"quota_id": t.quota_id, "model": t.model, "current": t.current, "value": t.value}
+
+
+def policy_for(path: str | None, project: str | None) -> Policy | None:
+    """The policy, when one is given or configured; refuses a project it protects."""
+    policy = load(path, required=False)
+    if policy is not None and project and policy.is_protected(project):
+        raise UsageError(
+            f"{project} is a protected project in the policy: nothing is changed there"
+        )
+    return policy
 
 
 def confirm(project: str, what: str, out: Output, yes: bool) -> None:

@@ -69,7 +69,7 @@ ORDER = {"marker": -1, "billing": 0, "service": 1, "key": 2, "restrictions": 3, 
 class Step:
     """One thing to put back, the action that took it away, and the crossings that recorded it."""
 
-    kind: str  # "marker", "billing", "service" or "key"
+    kind: str  # "marker", "billing", "service", "key" or "quota"
     target: str  # the period (marker), billing account, service name or key name
     action: str
     crossings: list[str] = field(default_factory=list)

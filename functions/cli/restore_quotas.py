@@ -37,10 +37,11 @@ def _show(value: int | None) -> str:
 
 
 def _pending(project: str, quota_id: str, model: str, pref: api.Preference, want: int) -> str:
+    del quota_id, model  # the step's own line names them
     return (
-        f"increase of {quota_id} for {model} back to {_show(want)} is pending at Google: "
-        f"{_show(pref.granted)} is in force until it is granted"
-        + (f" ({pref.state_detail})" if pref.state_detail else "")
+        f"pending at Google: {_show(pref.granted)} is in force until the increase to "
+        f"{_show(want)} is granted"
+        + (f" ({pref.state_detail.rstrip('.')})" if pref.state_detail else "")
         + f". Fix: wait and run restore again to check, or ask for it in the console ({CONSOLE}"
         f"?project={project}, preference {pref.id}); `gcloud beta quotas preferences describe "
         f"{pref.id} --project={project}` shows its state"

@@ -105,7 +105,7 @@ def infos(project: str) -> dict[str, Info]:
     def read() -> list[Any]:
         return list(
             client.list_quota_infos(
-                parent=f"{_parent(project)}/services/{SERVICE}", retry=None, timeout=gcp.TIMEOUT
+                parent=f"{_parent(project)}/services/{SERVICE}", retry=None, timeout=gcp.timeout()
             )
         )
 
@@ -141,7 +141,9 @@ def preferences(project: str) -> list[Preference]:
 
     def read() -> list[Any]:
         return list(
-            client.list_quota_preferences(parent=_parent(project), retry=None, timeout=gcp.TIMEOUT)
+            client.list_quota_preferences(
+                parent=_parent(project), retry=None, timeout=gcp.timeout()
+            )
         )
 
     found = gcp.call(f"list the quota preferences of {project}", read, _remedies(project, "get"))
@@ -191,7 +193,7 @@ def set_value(
             gcp.call(
                 what,
                 lambda: client.update_quota_preference(
-                    request=request, retry=None, timeout=gcp.TIMEOUT
+                    request=request, retry=None, timeout=gcp.timeout()
                 ),
                 remedies,
             )
@@ -208,7 +210,9 @@ def set_value(
 
     def create() -> Any:
         try:
-            return client.create_quota_preference(request=request, retry=None, timeout=gcp.TIMEOUT)
+            return client.create_quota_preference(
+                request=request, retry=None, timeout=gcp.timeout()
+            )
         except gexc.Conflict as exc:
             if gcp.status(exc) != "ALREADY_EXISTS":
                 raise

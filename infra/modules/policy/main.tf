@@ -57,6 +57,7 @@ locals {
     throttle = [
       "cloudquotas.quotas.get",
       "cloudquotas.quotas.update",
+      "resourcemanager.projects.get",
     ]
   }
 
