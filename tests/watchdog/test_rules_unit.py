@@ -309,3 +309,25 @@ def test_baseline_fires_on_a_spike_over_the_trailing_week_and_not_on_normal_use(
         dog.tick(now + timedelta(minutes=m))
     (record,) = ledger.records()
     assert "3 x the trailing 7-day average 5" in record["reason"], record["reason"]
+
+
+def test_a_quarterly_budget_counts_from_its_quarter_start() -> None:
+    usage = Usage()
+    october = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+    usage.buckets[("gemini-prod", PRO, october)] = TokenUsage(
+        "gemini-prod", PRO, october, 0, 400 * 100_000
+    )  # $400 in October
+    usage.burn(T0, 10, 20)  # $200 on November 30th
+    budgets = {
+        BUDGET: {
+            "projects": ["gemini-prod"],
+            "amount": 1000,
+            "currency": "USD",
+            "calendar_period": "QUARTER",
+        }
+    }
+    dog, ledger, _ = make(ESTIMATE, usage, budgets=budgets)
+    report = dog.tick(T0 + timedelta(minutes=14))
+    assert report["estimates"][BUDGET]["gemini-prod"] == Decimal(600)
+    (record,) = ledger.records()
+    assert record["period"] == "2026-10-01T07:00:00Z"
