@@ -331,3 +331,17 @@ def test_a_quarterly_budget_counts_from_its_quarter_start() -> None:
     assert report["estimates"][BUDGET]["gemini-prod"] == Decimal(600)
     (record,) = ledger.records()
     assert record["period"] == "2026-10-01T07:00:00Z"
+
+
+def test_a_tick_without_a_publish_time_is_logged_and_acknowledged() -> None:
+    from functions.alerts import cloud_event
+
+    usage = Usage()
+    dog, ledger, out = make(RATE, usage)
+    message = {"data": "dGljaw==", "messageId": "t-1"}
+    assert dog.handle(cloud_event(message)) == {}
+    (line,) = lines(out)
+    assert line["severity"] == "WARNING" and "no publishTime" in line["message"]
+    assert usage.reads == [] and ledger.records() == []
+    report = dog.handle(cloud_event({**message, "publishTime": "2026-11-30T10:05:00.123456789Z"}))
+    assert report["tick"] == "2026-11-30T10:05:00Z"
