@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from standin.apis import apikeys, billing, resourcemanager, secretmanager, serviceusage
+from standin.apis import apikeys, billing, catalog, resourcemanager, secretmanager, serviceusage
 from standin.permissions import GRPC_METHOD_IDS
 from standin.routing import Route
 
@@ -14,6 +14,7 @@ ROUTES: tuple[Route, ...] = (
     *serviceusage.ROUTES,
     *secretmanager.ROUTES,
     *resourcemanager.ROUTES,
+    *catalog.ROUTES,
 )
 
 #: Every API method id, in table order (each once), then the gRPC ones (Cloud Monitoring).

@@ -24,7 +24,7 @@ def test_crc32c_known_vector() -> None:
 
 def test_every_method_has_a_permission_entry() -> None:
     assert set(METHOD_IDS) == set(METHOD_PERMISSIONS)
-    assert len(METHOD_IDS) == 19
+    assert len(METHOD_IDS) == 20
 
 
 def test_demo_seed_is_realistic() -> None:
