@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import platform
 
-from bench import cold_start, pipeline
+from bench import cold_start, pipeline, reader
 
 if __name__ == "__main__":
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}")
     cold_start.run()
     print()
     pipeline.run()
+    print()
+    reader.run()

@@ -17,9 +17,10 @@ series become :class:`~functions.watchdog.usage.TokenUsage` and ``KeyUsage`` row
   ``apikey:<uid>`` credentials become rows.
 
 Every query: ``alignmentPeriod`` 60 s, ALIGN_SUM, REDUCE_SUM grouped by the project's label
-and the model, over ``(start, end]`` cut to whole minutes, the guarded projects in a
-``one_of(…)`` (ids, and ``projects/NUMBER`` for those in ``numbers``: which form
-``resource_container`` takes is open, USAGE.md §8), all pages followed. ``calls`` counts RPCs.
+and the model, over ``(start, end]`` cut to whole minutes (bucket minutes ``[start, end)``),
+the guarded projects in a ``one_of(…)`` (ids, and ``projects/NUMBER`` for those in
+``numbers``: which form ``resource_container`` takes is open, USAGE.md §8), all pages
+followed. ``calls`` counts RPCs (retries included).
 
 ``BUDGET_GUARD_MONITORING_ENDPOINT=host:port`` points the client at the stand-in (insecure gRPC,
 no credentials); unset, Google with the function's default credentials. The client is imported
@@ -139,7 +140,12 @@ class UsageReader:
     # public ----------------------------------------------------------------------------------
 
     def tokens(self, start: datetime, end: datetime) -> list[TokenUsage]:
-        """Per (project, model, minute) input and output tokens in the minutes of (start, end]."""
+        """Per (project, model, minute) input and output tokens, minutes ``[start, end)``.
+
+        ``start`` and ``end`` are cut to whole minutes; a minute's bucket is Monitoring's aligned
+        point ending a minute later, so the query interval is ``(start, end]``. Minutes not yet
+        ingested (the delay) are absent, never zero rows.
+        """
         if not self.projects:
             return []
         inputs: dict[tuple[str, str, datetime], int] = defaultdict(int)
@@ -182,7 +188,7 @@ class UsageReader:
         ]
 
     def key_requests(self, start: datetime, end: datetime) -> list[KeyUsage]:
-        """Per (project, API key uid, minute) Gemini API requests in the minutes of (start, end]."""
+        """Per (project, API key uid, minute) Gemini API requests, minutes ``[start, end)``."""
         if not self.projects:
             return []
         query = _Query(
