@@ -254,11 +254,7 @@ class UsageReader:
         return next(iter(pager.pages))
 
     def _filter(self, query: _Query) -> str:
-        refs = [*self.projects]
-        if query.project_label == "resource_container":
-            refs += [f"projects/{n}" for n in self.numbers]
-        else:
-            refs += list(self.numbers)
+        refs = [*self.projects, *self.numbers, *(f"projects/{n}" for n in self.numbers)]
         parts = [
             f'metric.type = "{query.metric}"',
             f'resource.type = "{query.resource_type}"',
