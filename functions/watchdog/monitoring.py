@@ -94,7 +94,9 @@ def metrics_client(endpoint: str | None) -> Any:
             MetricServiceGrpcTransport,
         )
 
-        channel = grpc.insecure_channel(endpoint)
+        # as the client's own channel: no 4 MiB cap on a page (a catch-up read is large)
+        unlimited = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+        channel = grpc.insecure_channel(endpoint, options=unlimited)
         return monitoring_v3.MetricServiceClient(
             transport=MetricServiceGrpcTransport(channel=channel)
         )
@@ -109,6 +111,12 @@ def reset() -> None:
     """Forget the discovered metric names and the built clients (tests switch stand-ins)."""
     _DISCOVERED.clear()
     metrics_client.cache_clear()
+
+
+def _model(labels: Mapping[str, str], name: str) -> str:
+    """The model a series is about; a series without one is still counted (at the unknown-model
+    price, the dearest) rather than dropped."""
+    return labels.get(name) or "(no model label)"
 
 
 def _quoted(values: Sequence[str]) -> str:
@@ -157,7 +165,7 @@ class UsageReader:
             ("metric.labels.model",),
         )
         for project, labels, minute, value in self._read(container, start, end):
-            outputs[(project, labels["model"], minute)] += value
+            outputs[(project, _model(labels, "model"), minute)] += value
         for metric in self._input_metrics():
             query = _Query(
                 metric,
@@ -167,7 +175,7 @@ class UsageReader:
             )
             one: dict[tuple[str, str, datetime], int] = {}
             for project, labels, minute, value in self._read(query, start, end):
-                key = (project, labels["model"], minute)
+                key = (project, _model(labels, "model"), minute)
                 one[key] = max(one.get(key, 0), value)  # one limit_name, never a sum
             for key, value in one.items():
                 inputs[key] += value  # tiers add: a project is on one at a time
@@ -179,7 +187,7 @@ class UsageReader:
                 ("resource.labels.model_user_id", "metric.labels.type"),
             )
             for project, labels, minute, value in self._read(vertex, start, end):
-                key = (project, labels["model_user_id"], minute)
+                key = (project, _model(labels, "model_user_id"), minute)
                 (inputs if labels.get("type") == "input" else outputs)[key] += value
         return [
             TokenUsage(project, model, minute, inputs.get(key, 0), outputs.get(key, 0))
