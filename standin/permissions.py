@@ -40,6 +40,7 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "cloudquotas.projects.locations.quotaPreferences.get": "cloudquotas.quotas.get",
     "cloudquotas.projects.locations.quotaPreferences.create": "cloudquotas.quotas.update",
     "cloudquotas.projects.locations.quotaPreferences.patch": "cloudquotas.quotas.update",
+    "cloudbilling.services.skus.list": None,  # the Catalog is public
     "monitoring.projects.timeSeries.list": "monitoring.timeSeries.list",
     "monitoring.projects.metricDescriptors.list": "monitoring.metricDescriptors.list",
     "iam.projects.serviceAccounts.testIamPermissions": None,

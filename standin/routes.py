@@ -5,6 +5,7 @@ from __future__ import annotations
 from standin.apis import (
     apikeys,
     billing,
+    catalog,
     gemini,
     iam,
     quotas,
@@ -26,6 +27,7 @@ ROUTES: tuple[Route, ...] = (
     *gemini.ROUTES,
     *quotas.ROUTES,
     *iam.ROUTES,
+    *catalog.ROUTES,
 )
 
 #: Every API method id, in table order (each once), then the gRPC ones (Cloud Monitoring).

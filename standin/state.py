@@ -5,9 +5,11 @@ Handlers run with :attr:`World.lock` held, so each API call sees and leaves a co
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
+from standin.catalogseed import parse_catalog
 from standin.clock import Clock
 from standin.gemini import Gemini
 from standin.model import Operation, Project, Secret, SeedError
@@ -27,6 +29,7 @@ class World:
         self.operations: dict[str, Operation] = {}
         self.quotas: dict[str, ProjectQuotas] = {}  # Cloud Quotas, by project ID
         self.monitoring = MonitoringState()
+        self.catalog: dict[str, Any] = parse_catalog(None)
         #: The Gemini API's counters, quotas and sinks (standin/gemini.py); its clock is the
         #: backend's, set by :class:`standin.backend.Backend`.
         self.gemini = Gemini(Clock())
@@ -38,7 +41,14 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring", "quotas"}
+        unknown = set(seed) - {
+            "projects",
+            "secrets",
+            "operations",
+            "monitoring",
+            "quotas",
+            "catalog",
+        }
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -53,9 +63,10 @@ class World:
         }
         monitoring = MonitoringState.from_seed(seed.get("monitoring"))
         quotas = parse_quotas(seed.get("quotas"))
+        catalog = parse_catalog(seed.get("catalog"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
-            self.monitoring = monitoring
+            self.monitoring, self.catalog = monitoring, catalog
             self.quotas = quotas
             self.gemini.reset()
 
@@ -68,6 +79,7 @@ class World:
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
                 "monitoring": self.monitoring.to_seed(),
                 "quotas": {pid: q.to_seed() for pid, q in self.quotas.items()},
+                "catalog": copy.deepcopy(self.catalog),
             }
 
     def project(self, ref: str) -> Project | None:

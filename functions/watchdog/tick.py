@@ -204,13 +204,16 @@ class Watchdog:
         """Estimates and firings from the store's exact sums; the new state."""
         windows = {r.window_minutes for r in self.policy.rules if r.window_minutes}
         baseline = any(r.basis == "baseline" for r in self.policy.rules)
+        periods = {b.calendar_period or "MONTH" for b in self.policy.budgets.values()}
         read = {
             what: price(buckets.tokens_between(self.projects, a, b), self.prices)
-            for what, (a, b) in spend.spans(minute, windows, baseline).items()
+            for what, (a, b) in spend.spans(minute, windows, baseline, periods).items()
         }
-        period = read["period"]
         estimates: Estimates = {
-            b.id: {p: spend.total(period.cost, p) for p in b.projects}
+            b.id: {
+                p: spend.total(read[f"period:{b.calendar_period or 'MONTH'}"].cost, p)
+                for p in b.projects
+            }
             for b in self.policy.budgets.values()
         }
 
@@ -309,6 +312,11 @@ class Watchdog:
             "period": iso(spend.period_start(minute)),
             "budgets": {
                 budget_id: {
+                    "period": iso(
+                        spend.budget_period_start(
+                            minute, self.policy.budgets[budget_id].calendar_period
+                        )
+                    ),
                     "estimate": str(sum(per.values(), Decimal(0))),
                     "amount": _str(self.policy.budgets[budget_id].amount),
                     "currency": self._currency(budget_id),

@@ -24,7 +24,7 @@ def test_crc32c_known_vector() -> None:
 
 def test_every_method_has_a_permission_entry() -> None:
     assert set(METHOD_IDS) == set(METHOD_PERMISSIONS)
-    assert len(METHOD_IDS) == 31  # + IAM, Resource Manager v3, Monitoring, keys.patch, Quotas, Gemini
+    assert len(METHOD_IDS) == 32  # + IAM, RM v3, Monitoring, keys.patch, Quotas, Gemini, Catalog
 
 
 def test_demo_seed_is_realistic() -> None:
