@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.decision import decide
-from functions.errors import RejectedMessage
+from functions.errors import MalformedMessage, RejectedMessage
+from functions.foreign import recognize
 from functions.ledger import Ledger
 from functions.log import Logger, logger
 from functions.notification import from_cloud_event, parse
@@ -53,6 +54,13 @@ class Guard:
                 from_cloud_event(cloud_event), self.policy.billing_account, self.policy.budgets
             )
         except RejectedMessage as exc:
+            foreign = recognize(cloud_event) if isinstance(exc, MalformedMessage) else None
+            if foreign is not None:
+                # Another producer on a shared topic: not an attack, never acted on.
+                self.log.info(
+                    f"not a budget notification: {foreign}", message_id=message_id, foreign=foreign
+                )
+                return []
             self.log.warning(
                 f"{exc.kind} message ignored: {exc.reason}",
                 message_id=message_id,
