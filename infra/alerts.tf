@@ -12,9 +12,13 @@ locals {
     (resource.type="cloud_run_revision" AND resource.labels.service_name="${var.name}-watchdog")
   EOT
 
+  # The guard and its watchdog: both run the same executor and actions, so both write crossings,
+  # action outcomes and ERRORs.
+  guard_logs = "(${trimspace(local.function_logs)} OR ${trimspace(local.watchdog_logs)})"
+
   # One line per crossing: the ledger lets one delivery claim it; a resumed claim logs
   # "crossing claimed (resuming)" and is not matched by "=". Budget and watchdog crossings alike.
-  crossing_filter = "${trimspace(local.function_logs)} AND jsonPayload.message=\"crossing claimed\""
+  crossing_filter = "${local.guard_logs} AND jsonPayload.message=\"crossing claimed\""
 
   # A budget notification the guard judged (acting or not); rejected and foreign messages do not
   # count, so noise on the topic cannot hide a dead budget.

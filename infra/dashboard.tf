@@ -67,7 +67,7 @@ resource "google_logging_metric" "actions" {
   project     = var.project_id
   name        = "${var.name}/actions"
   description = "Action outcomes of the Budget Guard ${var.name}: done, noop, would_run (dry run), skipped (protected), failed, retrying."
-  filter      = "${trimspace(local.function_logs)} AND jsonPayload.action:* AND jsonPayload.outcome:*"
+  filter      = "${local.guard_logs} AND jsonPayload.action:* AND jsonPayload.outcome:*"
 
   metric_descriptor {
     metric_kind  = "DELTA"
@@ -99,8 +99,8 @@ resource "google_logging_metric" "actions" {
 resource "google_logging_metric" "errors" {
   project     = var.project_id
   name        = "${var.name}/errors"
-  description = "ERROR lines of the Budget Guard ${var.name}: it failed to act."
-  filter      = "${trimspace(local.function_logs)} AND severity>=ERROR"
+  description = "ERROR lines of the Budget Guard ${var.name} and its watchdog: they failed to act."
+  filter      = "${local.guard_logs} AND severity>=ERROR"
 
   metric_descriptor {
     metric_kind  = "DELTA"
