@@ -58,7 +58,10 @@ class Guard:
             if foreign is not None:
                 # Another producer on a shared topic: not an attack, never acted on.
                 self.log.info(
-                    f"not a budget notification: {foreign}", message_id=message_id, foreign=foreign
+                    f"not a budget notification: {foreign.kind}",
+                    message_id=message_id,
+                    foreign=foreign.kind,
+                    **{f"foreign_{k}": v for k, v in foreign.fields.items()},
                 )
                 return []
             self.log.warning(

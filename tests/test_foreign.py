@@ -33,12 +33,18 @@ INCIDENT = {
     },
     "version": "1.2",
 }
-# A cost-anomaly notification as far as it could be verified: anomaly fields, no budget attributes.
+# A cost-anomaly notification's data, field names as Google's notification-format page gives them
+# (seen second-hand, see functions/foreign.py); no budget attributes.
 ANOMALY = {
     "anomalyName": "billingAccounts/01D4EE-079462-DFD6EC/anomalies/a1b2c3",
-    "costImpact": 312.5,
-    "currencyCode": "USD",
-    "project": "gemini-prod",
+    "billingAccountName": "billingAccounts/01D4EE-079462-DFD6EC",
+    "resourceName": "projects/123456789012",
+    "resourceDisplayName": "gemini-prod",
+    "detectionDate": "2026-11-20T08:00:00Z",
+    "expectedSpendAmount": {"currencyCode": "USD", "units": "40", "nanos": 0},
+    "actualSpendAmount": {"currencyCode": "USD", "units": "352", "nanos": 500000000},
+    "deviationAmount": {"currencyCode": "USD", "units": "312", "nanos": 500000000},
+    "deviationPercentage": 781.25,
 }
 
 
@@ -62,24 +68,45 @@ def run(evt: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], MemoryLed
 
 
 @pytest.mark.parametrize(
-    ("data", "attributes", "kind"),
+    ("data", "attributes", "kind", "fields"),
     [
-        (INCIDENT, {}, "cloud monitoring incident"),
-        (ANOMALY, {}, "cost anomaly"),
-        ({"note": "x"}, {"anomalyId": "a1b2c3"}, "cost anomaly"),
+        (
+            INCIDENT,
+            {},
+            "cloud monitoring incident",
+            {"incident_id": "0.opqiw61fsv7p", "policy_name": "Frontend uptime", "state": "open"},
+        ),
+        (
+            ANOMALY,
+            {},
+            "cost anomaly",
+            {
+                "anomalyName": ANOMALY["anomalyName"],
+                "resourceName": "projects/123456789012",
+                "resourceDisplayName": "gemini-prod",
+            },
+        ),
+        ({"note": "x"}, {"anomalyId": "a1b2c3"}, "cost anomaly", {}),
     ],
 )
 def test_known_foreign_kinds_are_one_info_line_and_no_action(
-    data: Any, attributes: dict[str, str], kind: str
+    data: Any, attributes: dict[str, str], kind: str, fields: dict[str, str]
 ) -> None:
-    assert recognize(event(data, attributes)) == kind
+    found = recognize(event(data, attributes))
+    assert found is not None and (found.kind, found.fields) == (kind, fields)
     results, lines, ledger = run(event(data, attributes))
     assert results == []
     assert [(r["severity"], r["message"]) for r in lines] == [
         ("INFO", f"not a budget notification: {kind}")
     ]
     assert lines[0]["message_id"] == "f-1" and lines[0]["foreign"] == kind
+    assert {k: lines[0][f"foreign_{k}"] for k in fields} == fields
     assert ledger.records() == []
+
+
+def test_reported_fields_are_bounded() -> None:
+    found = recognize(event({**ANOMALY, "resourceDisplayName": "x" * 5000}))
+    assert found is not None and len(found.fields["resourceDisplayName"]) == 200
 
 
 @pytest.mark.parametrize(
