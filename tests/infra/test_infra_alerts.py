@@ -196,6 +196,7 @@ def test_error_alert_and_metric_match_the_error_lines(
     assert errors
     condition = log_condition(root, "errors")
     assert matched(resolve(condition["filter"]), run.entries) == errors
+    assert matched(resolve(condition["filter"]), as_watchdog(run.entries)) == as_watchdog(errors)
     for hit in errors:
         assert all(field(hit, extracted(v)) for v in condition["label_extractors"].values())
     metric = root.resource("google_logging_metric", "errors")
