@@ -26,6 +26,15 @@ locals {
 
   watchdog_heartbeat_filter = "${trimspace(local.watchdog_logs)} AND jsonPayload.message=\"watchdog tick\""
 
+  # Cloud Monitoring sends at most one notification per 5 minutes (and 20 a day) per log-based
+  # policy, whatever the labels: one delivery that crosses warn and stop, or one rule crossing on
+  # several projects, would lose all but the first. So one policy per (rule, project); a pair
+  # crosses at most once per budget and period.
+  crossing_alerts = {
+    for pair in setproduct([for r in var.rules : r.name], sort(tolist(local.budget_projects))) :
+    "${pair[0]}/${pair[1]}" => { rule = pair[0], project = pair[1] }
+  }
+
   heartbeat_budget_seconds   = var.heartbeat_budget_hours * 3600
   heartbeat_watchdog_seconds = var.heartbeat_watchdog_missed_ticks * var.watchdog_interval_minutes * 60
 }
@@ -33,8 +42,10 @@ locals {
 # --- crossings --------------------------------------------------------------------------------
 
 resource "google_monitoring_alert_policy" "crossing" {
+  for_each = local.crossing_alerts
+
   project      = var.project_id
-  display_name = "Budget Guard ${var.name}: budget threshold crossed"
+  display_name = "Budget Guard ${var.name}: rule ${each.value.rule} crossed on ${each.value.project}"
   combiner     = "OR"
   severity     = "WARNING"
   enabled      = true
@@ -43,9 +54,9 @@ resource "google_monitoring_alert_policy" "crossing" {
   user_labels           = var.labels
 
   conditions {
-    display_name = "Crossing claimed by ${var.name}"
+    display_name = "Crossing of ${each.value.rule} on ${each.value.project} claimed"
     condition_matched_log {
-      filter = local.crossing_filter
+      filter = "${local.crossing_filter} AND jsonPayload.rule=\"${each.value.rule}\" AND jsonPayload.project=\"${each.value.project}\""
       # One incident per crossing: the crossing id is a label, and the ledger writes its line once.
       label_extractors = {
         rule     = "EXTRACT(jsonPayload.rule)"

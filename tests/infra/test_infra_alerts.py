@@ -37,12 +37,19 @@ def heredoc(text: str) -> str:
 
 
 class Resolver:
-    """Resolves the ``${...}`` of a filter: var.X (defaults), local.X, trimspace(local.X)."""
+    """Resolves the ``${...}`` of a filter: var.X (defaults), local.X, trimspace(local.X), and
+    each.value.X of one for_each instance."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, each: dict[str, str] | None = None) -> None:
         self.module = module
+        self.each = each or {}
+
+    def instance(self, **each: str) -> Resolver:
+        return Resolver(self.module, each)
 
     def expr(self, expr: str) -> str:
+        if m := re.fullmatch(r"each\.value\.(\w+)", expr):
+            return self.each[m.group(1)]
         if m := re.fullmatch(r"var\.(\w+)", expr):
             variable = self.module.variables[m.group(1)]
             return str(variable.get("default", f"<{m.group(1)}>"))
@@ -84,6 +91,49 @@ def field(entry: dict[str, Any], path: str) -> Any:
     return node
 
 
+def unwrap(expr: str) -> str:
+    """``"${expr}"`` (python-hcl2's rendering of an expression) -> ``expr``."""
+    assert expr.startswith("${") and expr.endswith("}"), expr
+    return expr[2:-1]
+
+
+def terraform_apply(
+    cwd: Path, binary: str, env: dict[str, str], **variables: Any
+) -> subprocess.CompletedProcess[str]:
+    """``terraform init`` and ``apply`` an offline root with ``variables`` (as tfvars JSON)."""
+    (cwd / "test.auto.tfvars.json").write_text(json.dumps(variables), encoding="utf-8")
+    proc = subprocess.CompletedProcess[str]([], 0, "", "")
+    for args in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        proc = subprocess.run(
+            [binary, *args, "-no-color"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if proc.returncode != 0:
+            break
+    return proc
+
+
+def terraform_outputs(cwd: Path, binary: str, env: dict[str, str], **variables: Any) -> Any:
+    """The outputs' values of an offline root, applied first when ``variables`` are given."""
+    if variables:
+        proc = terraform_apply(cwd, binary, env, **variables)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = subprocess.run(
+        [binary, "output", "-json", "-no-color"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return {k: v["value"] for k, v in json.loads(out).items()}
+
+
 def matched(filter_text: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in entries if matches(filter_text, e)]
 
@@ -119,26 +169,63 @@ def filters(root: Module) -> dict[str, str]:
 def test_every_log_filter_is_in_the_evaluated_subset(root: Module, resolve: Resolver) -> None:
     found = filters(root)
     assert len(found) >= 9, sorted(found)
+    instance = resolve.instance(rule="warn", project="gemini-prod")  # for_each policies
     for where, text in found.items():
-        parse(resolve(text))  # raises QueryError outside the subset
-        assert "${" not in resolve(text), where
+        parse(instance(text))  # raises QueryError outside the subset
+        assert "${" not in instance(text), where
 
 
 # --- crossings ----------------------------------------------------------------------------------
 
 
-def test_crossing_alert_matches_each_crossing_exactly_once(
+# One crossing policy per (rule, project) of the run's policy; "other-prod" never crosses.
+PAIRS = [(r, p) for r in ("warn", "stop") for p in ("gemini-prod", "other-prod")]
+
+
+def crossing_filters(root: Module, resolve: Resolver) -> dict[tuple[str, str], str]:
+    text = log_condition(root, "crossing")["filter"]
+    return {(r, p): resolve.instance(rule=r, project=p)(text) for r, p in PAIRS}
+
+
+def test_one_crossing_policy_per_rule_and_project(
+    tmp_path: Path, root: Module, terraform_binary: str, terraform_env: dict[str, str]
+) -> None:
+    body = root.resource("google_monitoring_alert_policy", "crossing")
+    assert body["for_each"] == "${local.crossing_alerts}"
+    # The module's own expressions, evaluated offline for two budgets sharing a project.
+    exprs = {k: unwrap(root.locals[k]) for k in ("budget_projects", "crossing_alerts")}
+    main_tf = (
+        'variable "rules" { type = any }\nvariable "budgets" { type = any }\nlocals {\n'
+        + "".join(f"  {k} = {v}\n" for k, v in exprs.items())
+        + '}\noutput "crossing_alerts" { value = local.crossing_alerts }\n'
+    )
+    (tmp_path / "main.tf").write_text(main_tf, encoding="utf-8")
+    rules = [{"name": "warn"}, {"name": "stop"}]
+    budgets = {"a": {"projects": ["p1", "p2"]}, "b": {"projects": ["p2", "p3"]}}
+    out = terraform_outputs(tmp_path, terraform_binary, terraform_env, rules=rules, budgets=budgets)
+    assert out["crossing_alerts"] == {
+        f"{r}/{p}": {"rule": r, "project": p} for r in ("warn", "stop") for p in ("p1", "p2", "p3")
+    }
+
+
+def test_crossing_alerts_match_each_crossing_exactly_once(
     root: Module, resolve: Resolver, run: Run
 ) -> None:
-    condition = log_condition(root, "crossing")
-    hits = matched(resolve(condition["filter"]), run.entries)
-    crossings = [h["jsonPayload"]["crossing"] for h in hits]
+    filters = crossing_filters(root, resolve)
+    claims = run.lines("crossing claimed")
+    for claim in claims:
+        payload = claim["jsonPayload"]
+        fired = [pair for pair, text in filters.items() if matches(text, claim)]
+        assert fired == [(payload["rule"], payload["project"])], payload["crossing"]
+    hits = [h for text in filters.values() for h in matched(text, run.entries)]
     # The run redelivers and resumes the failed crossing twice: still one line per crossing.
     assert len(run.lines("crossing claimed (resuming)")) == 2
-    assert sorted(crossings) == sorted(r["crossing"] for r in run.records)
+    assert sorted(h["jsonPayload"]["crossing"] for h in hits) == sorted(
+        r["crossing"] for r in run.records
+    )
     assert len(run.records) == 4  # warn and stop, acting and in dry run
-    assert {h["jsonPayload"]["rule"] for h in hits} == {"warn", "stop"}
     assert {h["jsonPayload"]["dry_run"] for h in hits} == {True, False}
+    assert not matched(filters[("warn", "other-prod")], run.entries)
 
 
 def test_crossing_alert_labels_hold_what_the_notification_shows(
@@ -147,7 +234,11 @@ def test_crossing_alert_labels_hold_what_the_notification_shows(
     condition = log_condition(root, "crossing")
     labels = condition["label_extractors"]
     assert {"rule", "project", "budget", "spend", "actions", "crossing"} <= set(labels)
-    for hit in matched(resolve(condition["filter"]), run.entries):
+    hits = [
+        h for text in crossing_filters(root, resolve).values() for h in matched(text, run.entries)
+    ]
+    assert hits
+    for hit in hits:
         values = {k: field(hit, extracted(v)) for k, v in labels.items()}
         assert all(v is not None and v != "" for v in values.values()), values
         assert values["project"] == "gemini-prod"
@@ -161,21 +252,23 @@ def test_crossing_alert_labels_hold_what_the_notification_shows(
     assert "budget-guard status" in content
 
 
-def test_crossing_alert_ignores_every_other_line(root: Module, resolve: Resolver, run: Run) -> None:
-    text = resolve(log_condition(root, "crossing")["filter"])
+def test_crossing_alerts_ignore_every_other_line(root: Module, resolve: Resolver, run: Run) -> None:
     others = [e for e in run.entries if e["jsonPayload"]["message"] != "crossing claimed"]
-    assert others and matched(text, others) == []
-    assert matched(text, watchdog_contract_lines()) == []
+    assert others
+    for text in crossing_filters(root, resolve).values():
+        assert matched(text, others) == []
+        assert matched(text, watchdog_contract_lines()) == []
 
 
-def test_crossing_alert_covers_the_watchdogs_crossings(
+def test_crossing_alerts_cover_the_watchdogs_crossings(
     root: Module, resolve: Resolver, run: Run
 ) -> None:
-    text = resolve(log_condition(root, "crossing")["filter"])
-    assert len(matched(text, as_watchdog(run.entries))) == len(run.lines("crossing claimed"))
+    watchdog = as_watchdog(run.entries)
+    hits = [h for text in crossing_filters(root, resolve).values() for h in matched(text, watchdog)]
+    assert len(hits) == len(run.lines("crossing claimed"))
 
 
-def test_crossing_alert_notifies_once_per_period_and_label_set(root: Module) -> None:
+def test_crossing_alert_notifies_once_per_crossing(root: Module) -> None:
     body = root.resource("google_monitoring_alert_policy", "crossing")
     strategy = body["alert_strategy"][0]
     assert strategy["notification_rate_limit"][0]["period"] == (
@@ -222,7 +315,7 @@ def test_actions_metric_counts_every_outcome_line(
 def test_crossings_metric_is_the_crossing_alerts_filter(root: Module) -> None:
     metric = root.resource("google_logging_metric", "crossings")
     assert metric["filter"] == "${local.crossing_filter}"
-    assert log_condition(root, "crossing")["filter"] == "${local.crossing_filter}"
+    assert log_condition(root, "crossing")["filter"].startswith("${local.crossing_filter} AND ")
 
 
 # --- heartbeat ----------------------------------------------------------------------------------
@@ -356,28 +449,10 @@ def test_heartbeat_windows_stay_within_the_metric_absence_limits(
     accepted: bool,
 ) -> None:
     window_root(tmp_path, root)
-    args = [f"-var={k}={v}" for k, v in values.items()]
-    proc = subprocess.run(
-        [terraform_binary, "apply", "-auto-approve", "-input=false", "-no-color", *args],
-        cwd=tmp_path,
-        env=terraform_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = terraform_apply(tmp_path, terraform_binary, terraform_env, **values)
     assert (proc.returncode == 0) is accepted, proc.stderr + proc.stdout
     if accepted:
-        out = subprocess.run(
-            [terraform_binary, "output", "-json", "-no-color"],
-            cwd=tmp_path,
-            env=terraform_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-        for window in json.loads(out).values():
-            seconds = window["value"]
+        for seconds in terraform_outputs(tmp_path, terraform_binary, terraform_env).values():
             assert ABSENCE_MIN_SECONDS <= seconds <= ABSENCE_MAX_SECONDS and seconds % 60 == 0
 
 
