@@ -1,7 +1,8 @@
 """One CloudEvent in: verify, decide, act. The function's whole life is here.
 
 Rejected messages (malformed or spoofed) are logged once with their reason and acknowledged: a
-5xx would make Pub/Sub redeliver them forever. Transient failures are raised so that it does.
+5xx would make Pub/Sub redeliver them forever. Transient failures are raised so that it does. A
+malformed one that is a known foreign notification (functions/foreign.py) is logged at INFO.
 """
 
 from __future__ import annotations

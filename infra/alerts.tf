@@ -80,7 +80,7 @@ resource "google_monitoring_alert_policy" "crossing" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "Budget Guard: rule $${log.extracted_label.rule} crossed on $${log.extracted_label.project}"
+    subject   = "Budget Guard: rule ${each.value.rule} crossed on ${each.value.project}"
     content   = <<-EOT
       **What fired.** Rule `$${log.extracted_label.rule}` of the Budget Guard `${var.name}`
       (project `${var.project_id}`) crossed its threshold for project
