@@ -96,7 +96,7 @@ def handle(backend: Backend, http: str, name: str, query: dict[str, str], raw: b
         if http == "DELETE":
             monitoring.clear_points()
             return {}
-        points = body.get("points") if isinstance(body, dict) else body
-        return {"written": monitoring.write(points)}
+        given = body.get("points") if isinstance(body, dict) else body
+        return {"written": monitoring.write(given)}
     except (SeedError, ValueError) as error:
         raise invalid_argument(str(error)) from None
