@@ -24,7 +24,7 @@ def plot(scenario: Scenario, results: list[Result], out_dir: Path) -> Path:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     symbol = _SYMBOL.get(scenario.currency, scenario.currency + " ")
-    fig, ax = plt.subplots(figsize=(9.5, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(9.5, 6), dpi=110)
     hours = [m / 60 for m in range(scenario.minutes)]
     for i, result in enumerate(results):
         unguarded = result.config == "none"
@@ -60,7 +60,7 @@ def plot(scenario: Scenario, results: list[Result], out_dir: Path) -> Path:
     ax.set_ylabel(f"billed to the leak ({scenario.currency}, symlog)")
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{symbol}{v:,.0f}")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7.5, loc="center right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
     path = out_dir / f"{scenario.name}.png"
     fig.savefig(path)
