@@ -187,3 +187,18 @@ def test_status_shows_the_last_tick_the_estimates_and_the_last_reconciliation(
     doc = json.loads(capsys.readouterr().out)["watchdog"]
     assert doc["budgets"][BUDGET]["projects"]["gemini-prod"] == "100.00"
     assert doc["reconciliation"][BUDGET]["ratio"] == "0.8"
+
+
+def test_a_budget_in_euros_is_estimated_in_euros_at_the_catalogs_rate(
+    world: Callable[..., World],
+) -> None:
+    budgets = {BUDGET: {"projects": ["gemini-prod"], "currency": "EUR", "amount": 1000}}
+    w = world([ESTIMATE], budgets=budgets, protected_projects=[])
+    w.burn(T0, 10, 10)  # $100 of gemini-2.5-pro output
+    report = ticks(w, 5, 20)[-1]
+    assert w.estimate(report) == Decimal("92.00")  # the stand-in's Catalog: 0.92 EUR per USD
+    (line,) = [r for r in w.lines() if r["message"] == "watchdog estimate"][-1:]
+    assert line["currency"] == "EUR" and line["estimate"] == 92.0
+    # The daily drift check (USD), then the EUR table: once each for all four ticks.
+    assert [c["status"] for c in w.standin.calls("cloudbilling.services.skus.list")] == [200, 200]
+    assert not [r for r in w.lines() if r["severity"] == "WARNING"]
