@@ -239,8 +239,10 @@ class Watchdog:
             currency = self._currency(self._owner[project])
             if since is None or since <= minute - timedelta(minutes=minutes - 1):
                 return spend.total(cost(f"window:{minutes}", currency), project)
-            rows[f"since:{project}"] = buckets.tokens_between([project], since, minute + MINUTE)
-            return spend.total(cost(f"since:{project}", currency), project)  # after a restore
+            what = f"since:{project}:{iso(since)}"  # after a restore: only what came since
+            if what not in rows:
+                rows[what] = buckets.tokens_between([project], since, minute + MINUTE)
+            return spend.total(cost(what, currency), project)
 
         def trailing(project: str) -> Decimal:
             if not baseline:
