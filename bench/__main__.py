@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from bench import audit, cold_start, fleet, pipeline, watchdog
+from bench import audit, cold_start, fleet, pipeline, reader, watchdog
 
 if __name__ == "__main__":
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}")
@@ -13,6 +13,8 @@ if __name__ == "__main__":
     pipeline.run()
     print()
     fleet.run()
+    print()
+    reader.run()
     print()
     watchdog.run()
     print()

@@ -33,6 +33,7 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "secretmanager.projects.secrets.addVersion": "secretmanager.versions.add",
     "secretmanager.projects.secrets.versions.access": "secretmanager.versions.access",
     "cloudresourcemanager.projects.testIamPermissions": None,
+    "cloudbilling.services.skus.list": None,  # the Catalog is public
     "monitoring.projects.timeSeries.list": "monitoring.timeSeries.list",
     "monitoring.projects.metricDescriptors.list": "monitoring.metricDescriptors.list",
     "iam.projects.serviceAccounts.testIamPermissions": None,

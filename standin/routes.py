@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from standin.apis import apikeys, billing, iam, resourcemanager, secretmanager, serviceusage
+from standin.apis import (
+    apikeys,
+    billing,
+    catalog,
+    iam,
+    resourcemanager,
+    secretmanager,
+    serviceusage,
+)
 from standin.permissions import GRPC_METHOD_IDS
 from standin.routing import Route
 
@@ -15,6 +23,7 @@ ROUTES: tuple[Route, ...] = (
     *secretmanager.ROUTES,
     *resourcemanager.ROUTES,
     *iam.ROUTES,
+    *catalog.ROUTES,
 )
 
 #: Every API method id, in table order (each once), then the gRPC ones (Cloud Monitoring).

@@ -163,6 +163,14 @@ class StandIn:
         """The scripted Monitoring points, optionally of one metric type and project."""
         return self.world.monitoring.points_json(metric, project)
 
+    def record_gemini(self, project: str, model: str, minute: datetime, **usage: Any) -> int:
+        """Add what Monitoring records for Gemini calls in one minute; see
+        :func:`standin.monitoring.gemini.gemini_points` for ``usage`` (input_tokens,
+        output_tokens, requests, key_uid, tier, response_code)."""
+        from standin.monitoring.gemini import gemini_points
+
+        return self.add_points(gemini_points(project, model, minute, **usage))
+
     def clear_points(self) -> None:
         self.world.monitoring.clear_points()
 

@@ -5,9 +5,11 @@ Handlers run with :attr:`World.lock` held, so each API call sees and leaves a co
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
+from standin.catalogseed import parse_catalog
 from standin.model import Operation, Project, Secret, SeedError
 from standin.monitoring.state import MonitoringState
 
@@ -23,6 +25,7 @@ class World:
         self.secrets: dict[str, Secret] = {}
         self.operations: dict[str, Operation] = {}
         self.monitoring = MonitoringState()
+        self.catalog: dict[str, Any] = parse_catalog(None)
         if seed is not None:
             self.replace(seed)
 
@@ -30,7 +33,7 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring"}
+        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring", "catalog"}
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -44,9 +47,10 @@ class World:
             for name, data in _section(seed, "operations").items()
         }
         monitoring = MonitoringState.from_seed(seed.get("monitoring"))
+        catalog = parse_catalog(seed.get("catalog"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
-            self.monitoring = monitoring
+            self.monitoring, self.catalog = monitoring, catalog
 
     def to_seed(self) -> dict[str, Any]:
         """The whole world in seed format, key strings and secret payloads included."""
@@ -56,6 +60,7 @@ class World:
                 "secrets": {name: s.to_seed() for name, s in self.secrets.items()},
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
                 "monitoring": self.monitoring.to_seed(),
+                "catalog": copy.deepcopy(self.catalog),
             }
 
     def project(self, ref: str) -> Project | None:

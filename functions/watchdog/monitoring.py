@@ -17,9 +17,10 @@ series become :class:`~functions.watchdog.usage.TokenUsage` and ``KeyUsage`` row
   ``apikey:<uid>`` credentials become rows.
 
 Every query: ``alignmentPeriod`` 60 s, ALIGN_SUM, REDUCE_SUM grouped by the project's label
-and the model, over ``(start, end]`` cut to whole minutes, the guarded projects in a
-``one_of(…)`` (ids, and ``projects/NUMBER`` for those in ``numbers``: which form
-``resource_container`` takes is open, USAGE.md §8), all pages followed. ``calls`` counts RPCs.
+and the model, over ``(start, end]`` cut to whole minutes (bucket minutes ``[start, end)``),
+the guarded projects in a ``one_of(…)`` (ids, and ``projects/NUMBER`` for those in
+``numbers``: which form ``resource_container`` takes is open, USAGE.md §8), all pages
+followed. ``calls`` counts RPCs (retries included).
 
 ``BUDGET_GUARD_MONITORING_ENDPOINT=host:port`` points the client at the stand-in (insecure gRPC,
 no credentials); unset, Google with the function's default credentials. The client is imported
@@ -94,7 +95,9 @@ def metrics_client(endpoint: str | None) -> Any:
             MetricServiceGrpcTransport,
         )
 
-        channel = grpc.insecure_channel(endpoint)
+        # as the client's own channel: no 4 MiB cap on a page (a catch-up read is large)
+        unlimited = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+        channel = grpc.insecure_channel(endpoint, options=unlimited)
         return monitoring_v3.MetricServiceClient(
             transport=MetricServiceGrpcTransport(channel=channel)
         )
@@ -109,6 +112,12 @@ def reset() -> None:
     """Forget the discovered metric names and the built clients (tests switch stand-ins)."""
     _DISCOVERED.clear()
     metrics_client.cache_clear()
+
+
+def _model(labels: Mapping[str, str], name: str) -> str:
+    """The model a series is about; a series without one is still counted (at the unknown-model
+    price, the dearest) rather than dropped."""
+    return labels.get(name) or "(no model label)"
 
 
 def _quoted(values: Sequence[str]) -> str:
@@ -140,7 +149,12 @@ class UsageReader:
     # public ----------------------------------------------------------------------------------
 
     def tokens(self, start: datetime, end: datetime) -> list[TokenUsage]:
-        """Per (project, model, minute) input and output tokens in the minutes of (start, end]."""
+        """Per (project, model, minute) input and output tokens, minutes ``[start, end)``.
+
+        ``start`` and ``end`` are cut to whole minutes; a minute's bucket is Monitoring's aligned
+        point ending a minute later, so the query interval is ``(start, end]``. Minutes not yet
+        ingested (the delay) are absent, never zero rows.
+        """
         if not self.projects:
             return []
         inputs: dict[tuple[str, str, datetime], int] = defaultdict(int)
@@ -152,7 +166,7 @@ class UsageReader:
             ("metric.labels.model",),
         )
         for project, labels, minute, value in self._read(container, start, end):
-            outputs[(project, labels["model"], minute)] += value
+            outputs[(project, _model(labels, "model"), minute)] += value
         for metric in self._input_metrics():
             query = _Query(
                 metric,
@@ -162,7 +176,7 @@ class UsageReader:
             )
             one: dict[tuple[str, str, datetime], int] = {}
             for project, labels, minute, value in self._read(query, start, end):
-                key = (project, labels["model"], minute)
+                key = (project, _model(labels, "model"), minute)
                 one[key] = max(one.get(key, 0), value)  # one limit_name, never a sum
             for key, value in one.items():
                 inputs[key] += value  # tiers add: a project is on one at a time
@@ -174,7 +188,7 @@ class UsageReader:
                 ("resource.labels.model_user_id", "metric.labels.type"),
             )
             for project, labels, minute, value in self._read(vertex, start, end):
-                key = (project, labels["model_user_id"], minute)
+                key = (project, _model(labels, "model_user_id"), minute)
                 (inputs if labels.get("type") == "input" else outputs)[key] += value
         return [
             TokenUsage(project, model, minute, inputs.get(key, 0), outputs.get(key, 0))
@@ -183,7 +197,7 @@ class UsageReader:
         ]
 
     def key_requests(self, start: datetime, end: datetime) -> list[KeyUsage]:
-        """Per (project, API key uid, minute) Gemini API requests in the minutes of (start, end]."""
+        """Per (project, API key uid, minute) Gemini API requests, minutes ``[start, end)``."""
         if not self.projects:
             return []
         query = _Query(
@@ -274,11 +288,7 @@ class UsageReader:
         return next(iter(pager.pages))
 
     def _filter(self, query: _Query) -> str:
-        refs = [*self.projects]
-        if query.project_label == "resource_container":
-            refs += [f"projects/{n}" for n in self.numbers]
-        else:
-            refs += list(self.numbers)
+        refs = [*self.projects, *self.numbers, *(f"projects/{n}" for n in self.numbers)]
         parts = [
             f'metric.type = "{query.metric}"',
             f'resource.type = "{query.resource_type}"',

@@ -29,7 +29,7 @@ __all__ = ["reconcile"]
 
 def _compare(n: Notification, report: dict[str, Any], tolerance: Decimal) -> dict[str, Any] | None:
     budget = (report.get("budgets") or {}).get(n.budget_id)
-    if report.get("period") != n.period or not budget:
+    if not budget or budget.get("period", report.get("period")) != n.period:
         return None
     estimate = Decimal(budget["estimate"])
     # Deployed mid-period: the watchdog has not seen the period's start, so its estimate is short

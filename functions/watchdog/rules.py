@@ -66,9 +66,9 @@ def _estimate_firings(
     policy: Policy, rule: Rule, estimates: Estimates, now: datetime
 ) -> list[Firing]:
     firings = []
-    period = iso(spend.period_start(now))
     for budget in policy.budgets.values():
         assert budget.amount is not None and rule.threshold is not None  # policy.py checks it
+        period = iso(spend.budget_period_start(now, budget.calendar_period))
         total = sum(estimates.get(budget.id, {}).values(), Decimal(0))
         if total < rule.threshold * budget.amount:
             continue

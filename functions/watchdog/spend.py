@@ -3,8 +3,9 @@
 The usage store (functions/watchdog/store.py) answers any ``[start, end)`` exactly (whole UTC
 days and hours from its rollups, the rest minute by minute), so every figure here is one read:
 
-  - period to date: ``[period start, now]``, the period being the budget's calendar month in the
-    billing account's time zone (Pacific), as Cloud Billing reports it;
+  - period to date: ``[period start, now]``, the period being the budget's calendar period
+    (``calendar_period``: MONTH by default, QUARTER, YEAR) in the billing account's time zone
+    (Pacific), as Cloud Billing reports it;
   - window spend: the ``window_minutes`` buckets ending with now's (none before ``since``: a
     restore);
   - trailing average: the 7 full billing days before today, scaled to the window's length; a day
@@ -24,6 +25,7 @@ __all__ = [
     "REREAD_MINUTES",
     "TRAILING_DAYS",
     "Spans",
+    "budget_period_start",
     "day_start",
     "period_start",
     "spans",
@@ -44,10 +46,20 @@ def day_start(moment: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def spans(now: datetime, windows: set[int], trailing: bool) -> Spans:
-    """The store reads one tick needs: the period, each window, the trailing week."""
+def budget_period_start(now: datetime, calendar_period: str | None) -> datetime:
+    """The start of the budget period holding ``now`` (Pacific midnight), in UTC."""
+    month = period_start(now)
+    if calendar_period in (None, "MONTH"):
+        return month
+    local = month.astimezone(ZoneInfo(BILLING_TIME_ZONE))
+    first = 1 if calendar_period == "YEAR" else (local.month - 1) // 3 * 3 + 1
+    return local.replace(month=first).astimezone(UTC)
+
+
+def spans(now: datetime, windows: set[int], trailing: bool, periods: set[str]) -> Spans:
+    """The store reads one tick needs: each budget period, each window, the trailing week."""
     end = now + MINUTE
-    out: Spans = {"period": (period_start(now), end)}
+    out: Spans = {f"period:{p}": (budget_period_start(now, p), end) for p in sorted(periods)}
     for minutes in sorted(windows):
         out[f"window:{minutes}"] = (end - timedelta(minutes=minutes), end)
     if trailing:

@@ -36,7 +36,7 @@ def tick_notification(
         schema_version=SCHEMA_VERSION,
         budget_display_name=f"usage watchdog estimate for budget {budget_id}",
         cost_amount=estimate,
-        cost_interval_start=spend.period_start(now),
+        cost_interval_start=spend.budget_period_start(now, budget.calendar_period),
         budget_amount=budget.amount or Decimal(0),
         budget_amount_type="SPECIFIED_AMOUNT",
         currency_code=currency,

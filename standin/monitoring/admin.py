@@ -4,6 +4,9 @@
 - ``POST /_standin/monitoring/points`` ``{"points": [point, ...]}`` (or a bare list): write them,
   all or none (400 naming the bad field); answers ``{"written": N}``.
   ``GET …/points[?metric=TYPE&project=ID]`` reads them back; ``DELETE`` removes them all.
+- ``POST /_standin/monitoring/gemini`` ``{"calls": [{"project", "model", "minute",
+  "input_tokens", "output_tokens", "requests", "key_uid", "tier", "response_code"}]}``: what
+  Monitoring records for those Gemini calls (:mod:`standin.monitoring.gemini`), added.
 - ``POST /_standin/monitoring/scopes`` ``{host: [project, ...]}``; ``POST …/delays``
   ``{type prefix: seconds}``; both add to (or replace entries of) what is there.
 - ``GET /_standin/clock``; ``POST /_standin/clock`` ``{"now": RFC3339[, "running": true]}`` or
@@ -27,6 +30,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "monitoring/points": ("GET", "POST", "DELETE"),
     "monitoring/scopes": ("POST",),
     "monitoring/delays": ("POST",),
+    "monitoring/gemini": ("POST",),
     "clock": ("GET", "POST", "DELETE"),
 }
 
@@ -54,6 +58,16 @@ def _clock(backend: Backend, http: str, body: Any) -> Any:
     return backend.clock.to_json()
 
 
+def _gemini(call: dict[str, Any]) -> list[dict[str, Any]]:
+    from standin.monitoring.gemini import gemini_points
+
+    usage = {k: v for k, v in call.items() if k not in ("project", "model", "minute")}
+    try:
+        return gemini_points(str(call["project"]), str(call["model"]), str(call["minute"]), **usage)
+    except (KeyError, TypeError) as error:
+        raise invalid_argument(f"monitoring/gemini: bad call {call!r}: {error}") from None
+
+
 def handle(backend: Backend, http: str, name: str, query: dict[str, str], raw: bytes) -> Any:
     """The JSON answer of one admin call; raises ApiError (400/404)."""
     if http not in ENDPOINTS.get(name, ()):
@@ -68,6 +82,12 @@ def handle(backend: Backend, http: str, name: str, query: dict[str, str], raw: b
         if name == "monitoring/scopes":
             monitoring.set_scopes(body)
             return {"scopes": monitoring.to_seed()["scopes"]}
+        if name == "monitoring/gemini":
+            calls = body.get("calls") if isinstance(body, dict) else None
+            if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+                raise invalid_argument('monitoring/gemini: {"calls": [{"project", "model", ...}]}')
+            points = [p for c in calls for p in _gemini(c)]
+            return {"written": monitoring.write(points)}
         if name == "monitoring/delays":
             monitoring.set_delays(body)
             return {"delays": dict(monitoring.delays)}

@@ -219,3 +219,63 @@ class _NoDescriptors:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+
+def test_simulated_gemini_calls_read_back(world: StandIn) -> None:
+    for _ in range(2):  # two calls in the same minute add up
+        world.record_gemini(
+            "gemini-prod",
+            "gemini-2.5-pro",
+            minute(0),
+            input_tokens=1_000,
+            output_tokens=200,
+            key_uid="uid-1",
+        )
+    world.record_gemini(
+        "gemini-prod", "gemini-2.5-pro", minute(0), key_uid="uid-1", response_code=429
+    )
+    world.record_gemini(
+        "gemini-staging", "gemini-3-flash", minute(1), input_tokens=5, output_tokens=1, tier="free"
+    )
+    status = _post(
+        world,
+        "monitoring/gemini",
+        {
+            "calls": [
+                {
+                    "project": "gemini-staging",
+                    "model": "gemini-3-flash",
+                    "minute": minute(1).isoformat(),
+                    "input_tokens": 5,
+                    "output_tokens": 1,
+                    "tier": "paid_3",
+                    "key_uid": "uid-9",
+                }
+            ]
+        },
+    )
+    assert status == 200
+    assert reader().tokens(minute(0), minute(2)) == [
+        TokenUsage("gemini-prod", "gemini-2.5-pro", minute(0), 2_000, 400),
+        TokenUsage("gemini-staging", "gemini-3-flash", minute(1), 10, 2),  # tiers add
+    ]
+    assert reader().key_requests(minute(0), minute(2)) == [
+        KeyUsage("gemini-prod", "uid-1", minute(0), 3),  # the 429 is a request too
+        KeyUsage("gemini-staging", "uid-9", minute(1), 1),
+    ]
+    assert _post(world, "monitoring/gemini", {"calls": [{"model": "m"}]}) == 400
+
+
+def _post(world: StandIn, path: str, body: Any) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{world.url}/_standin/{path}", data=json.dumps(body).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)

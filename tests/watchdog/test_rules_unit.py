@@ -93,7 +93,9 @@ def make(
     ledger = MemoryLedger()
     executor = Executor(policy, lambda: ledger, log)
     store = MemoryWatchdogStore()
-    dog = Watchdog(policy, executor, lambda: usage, lambda: usage, lambda: store, log=log)
+    dog = Watchdog(
+        policy, executor, lambda: usage, lambda: usage, lambda: store, log=log, catalog=None
+    )
     return dog, ledger, out
 
 
@@ -309,3 +311,39 @@ def test_baseline_fires_on_a_spike_over_the_trailing_week_and_not_on_normal_use(
         dog.tick(now + timedelta(minutes=m))
     (record,) = ledger.records()
     assert "3 x the trailing 7-day average 5" in record["reason"], record["reason"]
+
+
+def test_a_quarterly_budget_counts_from_its_quarter_start() -> None:
+    usage = Usage()
+    october = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+    usage.buckets[("gemini-prod", PRO, october)] = TokenUsage(
+        "gemini-prod", PRO, october, 0, 400 * 100_000
+    )  # $400 in October
+    usage.burn(T0, 10, 20)  # $200 on November 30th
+    budgets = {
+        BUDGET: {
+            "projects": ["gemini-prod"],
+            "amount": 1000,
+            "currency": "USD",
+            "calendar_period": "QUARTER",
+        }
+    }
+    dog, ledger, _ = make(ESTIMATE, usage, budgets=budgets)
+    report = dog.tick(T0 + timedelta(minutes=14))
+    assert report["estimates"][BUDGET]["gemini-prod"] == Decimal(600)
+    (record,) = ledger.records()
+    assert record["period"] == "2026-10-01T07:00:00Z"
+
+
+def test_a_tick_without_a_publish_time_is_logged_and_acknowledged() -> None:
+    from functions.alerts import cloud_event
+
+    usage = Usage()
+    dog, ledger, out = make(RATE, usage)
+    message = {"data": "dGljaw==", "messageId": "t-1"}
+    assert dog.handle(cloud_event(message)) == {}
+    (line,) = lines(out)
+    assert line["severity"] == "WARNING" and "no publishTime" in line["message"]
+    assert usage.reads == [] and ledger.records() == []
+    report = dog.handle(cloud_event({**message, "publishTime": "2026-11-30T10:05:00.123456789Z"}))
+    assert report["tick"] == "2026-11-30T10:05:00Z"
