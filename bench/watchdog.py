@@ -145,6 +145,7 @@ def run() -> dict[str, Any]:
                 **firestore.env,
                 "BUDGET_GUARD_POLICY": json.dumps(policy()),
                 "BUDGET_GUARD_MONITORING_ENDPOINT": standin.monitoring_endpoint,
+                "BUDGET_GUARD_GCP_ENDPOINT": standin.url,  # the Catalog's daily drift check
                 "PYTHONPATH": str(services.REPO_ROOT),
             }
             proc = subprocess.run(

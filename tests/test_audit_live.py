@@ -170,3 +170,16 @@ def test_fix_restricts_and_deletes_exactly_the_planned_keys_and_restore_undoes_i
         capsys, "restore", "--policy", policy_file, "--project", keyzoo.PROJECT, "--yes"
     )
     assert code == 0 and "nothing to restore" in out
+
+
+def test_a_key_string_pasted_into_a_display_name_is_redacted(
+    zoo: StandIn, policy_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = keyzoo.world()
+    key = world["projects"][keyzoo.PROJECT]["keys"][6]
+    key["displayName"] = f"export {key['keyString']}"
+    zoo.set_state(world)
+    zoo.add_points(usage_points(datetime.now(UTC)))
+    for argv in (["--json"], []):
+        _, out = _cli(capsys, "audit", "--policy", policy_file, *argv)
+        assert key["keyString"] not in out and "export [REDACTED]" in out

@@ -104,3 +104,30 @@ def test_a_policy_naming_a_per_key_action_outside_its_basis_fails_at_start_up(
     with pytest.raises(PolicyError) as caught:
         parse_policy(policy_doc(rules=[rule]))
     assert caught.value.path == "rules[0].actions[0]" and message in caught.value.reason
+
+
+@pytest.mark.usefixtures("guard_env")
+def test_a_key_deleted_before_the_firing_is_not_recorded_as_the_guards(standin: StandIn) -> None:
+    world = keyzoo.world()
+    world["projects"][keyzoo.PROJECT]["keys"][0]["deleteTime"] = "2026-11-30T00:00:00Z"
+    standin.set_state(world)
+    policy = parse_policy(
+        policy_doc(budgets={next(iter(POLICY["budgets"])): {"projects": [keyzoo.PROJECT]}})
+    )
+    rule = Rule("burst", None, "rate", ("revoke_offending_keys",), 10, Decimal(50))
+    firing = Firing(
+        rule,
+        keyzoo.PROJECT,
+        Crossing("watchdog", "2026-12-01T19:00:00Z", "50", "burst", keyzoo.PROJECT),
+        "a burst",
+        False,
+        targets=(keyzoo.uid(1),),  # by uid, as a per-key rate names it
+    )
+    n = parse(from_cloud_event(event(10)), policy.billing_account, policy.budgets)
+    ledger = MemoryLedger()
+    Executor(policy, lambda: ledger, Logger(stream=io.StringIO())).run(n, [firing])
+    (record,) = ledger.records(project=keyzoo.PROJECT)
+    entry = record["actions"]["revoke_offending_keys"]
+    assert entry["status"] == "noop" and entry["progress"]["deleted"] == []
+    assert entry["progress"]["already_deleted"] == [keyzoo.name(1)]  # restore leaves it alone
+    assert standin.calls(DELETE) == []

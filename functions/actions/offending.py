@@ -11,7 +11,8 @@ the keys the firing names (``Firing.targets``) and leave the rest of the project
 Targets are key resource names, or key uids (a per-key rate firing: Monitoring's
 ``credential_id`` is ``apikey:<uid>``), looked up among the project's keys. Each named key is
 read first: already deleted is "already", gone is reported, never an error.
-Progress (``restore`` reads it): ``selected`` [names], ``deleted`` [names], ``why`` {name: why}.
+Progress (``restore`` reads it): ``selected`` [names], ``deleted`` [names this firing deleted],
+``already_deleted`` [names deleted before it: restore leaves them], ``why`` {name: why}.
 Errors: ActionFailed (permission), TransientError (retry on redelivery), as ``keys_api`` raises.
 """
 
@@ -55,9 +56,12 @@ class RevokeOffendingKeys(Action):
             return Outcome("noop", f"no API key named for {ctx.project}")
         ctx.progress.setdefault("why", {n: ctx.firing.reason for n in names})
         deleted: list[str] = ctx.progress.setdefault("deleted", [])
-        gone, already = [], []
+        # Deleted before this firing (by someone else): never recorded as ours, so restore
+        # does not undelete what it did not delete.
+        already: list[str] = ctx.progress.setdefault("already_deleted", [])
+        gone = []
         for name in names:
-            if name in deleted:
+            if name in deleted or name in already:
                 continue
             key = keys_api.get_key(ctx.project, name) if "/" in name else None
             if key is None:
@@ -67,11 +71,19 @@ class RevokeOffendingKeys(Action):
                 already.append(name)
             else:
                 keys_api.delete_key(ctx.project, name)
+                deleted.append(name)
                 ctx.log.info(f"API key deleted: {name}", key=name, why=ctx.firing.reason)
-            deleted.append(name)
             ctx.checkpoint()
         if not deleted:
-            return Outcome("noop", f"the API keys named no longer exist: {', '.join(gone)}")
+            left = "; ".join(
+                part
+                for part in (
+                    f"already deleted: {', '.join(already)}" if already else "",
+                    f"no longer exist: {', '.join(gone)}" if gone else "",
+                )
+                if part
+            )
+            return Outcome("noop", f"no API key to delete in {ctx.project} ({left})")
         detail = (
             f"deleted {len(deleted)} API key(s) in {ctx.project} (undelete within 30 days): "
             + ", ".join(deleted)
@@ -86,7 +98,4 @@ class RevokeLeakedKey(RevokeOffendingKeys):
     name = "revoke_leaked_key"
     summary = "delete the API key a LEAKED_CREDENTIALS abuse event names (soft delete)"
     # + what the handler needs to find the key an event names (by id, or by its key string)
-    permissions = RevokeOffendingKeys.permissions | {
-        "apikeys.keys.list",
-        "apikeys.keys.getKeyString",
-    }
+    permissions = RevokeOffendingKeys.permissions | {"apikeys.keys.getKeyString"}

@@ -32,6 +32,7 @@ from functions.cli.common import UsageError, add_common, load, open_ledger
 from functions.cli.output import Output
 from functions.errors import ActionFailed, TransientError
 from functions.policy import Policy
+from functions.redact import redact, redact_text
 
 __all__ = ["DESCRIPTION", "FIX_KIND", "HELP", "add_arguments", "audit_project", "run"]
 
@@ -92,7 +93,9 @@ def audit_project(
 
 
 def _say_report(out: Output, r: keyaudit.KeyReport) -> None:
-    out.say(f"  key {r.name}" + (f'  "{r.display_name}"' if r.display_name else ""))
+    # Display names are free text: one holding a key string is redacted like everything else.
+    label = f'  "{redact_text(r.display_name)}"' if r.display_name else ""
+    out.say(f"  key {r.name}" + label)
     bound = f", bound to {r.service_account}" if r.service_account else ""
     age = f"created {r.created[:10]} ({r.age_days} days ago)" if r.created else "creation unknown"
     out.say(f"    {r.kind} key{bound}; {age}")
@@ -122,7 +125,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         for report in reports:
             _say_report(out, report)
         doc["projects"].append(
-            {"project": project, "usage_error": error, "keys": [r.data() for r in reports]}
+            {"project": project, "usage_error": error, "keys": redact([r.data() for r in reports])}
         )
         if args.fix and not policy.is_protected(project):
             plans[project] = [

@@ -188,6 +188,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     chosen = args.period or max((r["period"] for r in records), default=None)
     records = [r for r in records if r.get("period") == chosen]
     steps = plan_steps(records, args.include_rotated)
+    steps += restore_keys.offending_steps(records, Step)
     steps += restore_keys.fix_steps(every, Step) + restore_keys.leak_steps(
         every, args.include_leaked, Step
     )

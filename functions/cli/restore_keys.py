@@ -1,6 +1,8 @@
 """``restore``'s key hooks: undo ``audit --fix``, and never hand back a leaked key unasked.
 
 From the ledger records of the project:
+  - ``revoke_offending_keys`` (a per-key rate rule) in the period's crossings: its
+    ``progress.deleted`` keys are undeleted, as ``revoke_keys``'s are;
   - ``audit-fix`` records not restored yet (``functions.cli.audit``): each restricted key gets
     its previous restrictions back (``keys.patch``, ``updateMask=restrictions``), each deleted
     key is undeleted;
@@ -27,6 +29,7 @@ __all__ = [
     "leak_records",
     "leak_steps",
     "leaked_keys",
+    "offending_steps",
     "restrictions",
 ]
 
@@ -71,6 +74,17 @@ def fix_steps(records: list[dict[str, Any]], step: Any) -> list[Any]:
                     kind, fix["key"], FIX_KIND, payload={"restrictions": fix.get("previous") or {}}
                 ),
             )
+            made.crossings.append(doc_id(record))
+    return list(steps.values())
+
+
+def offending_steps(records: list[dict[str, Any]], step: Any) -> list[Any]:
+    """restore Steps for the keys ``revoke_offending_keys`` deleted in these crossings."""
+    steps: dict[str, Any] = {}
+    for record in records:
+        entry = (record.get("actions") or {}).get("revoke_offending_keys") or {}
+        for name in (entry.get("progress") or {}).get("deleted") or []:
+            made = steps.setdefault(name, step("key", name, "revoke_offending_keys"))
             made.crossings.append(doc_id(record))
     return list(steps.values())
 

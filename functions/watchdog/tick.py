@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -39,7 +39,8 @@ from functions.policy import Policy
 from functions.prices import Prices, load_prices
 from functions.watchdog import spend
 from functions.watchdog.config import WatchdogConfig
-from functions.watchdog.pricing import price, prices_for
+from functions.watchdog.pricebook import PriceBook, Refresh, catalog_refresh
+from functions.watchdog.pricing import Priced, price
 from functions.watchdog.rules import Estimates, evaluate, iso
 from functions.watchdog.state import State, WatchdogStore
 from functions.watchdog.trigger import tick_notification
@@ -94,19 +95,25 @@ class Watchdog:
         state: Callable[[], WatchdogStore] | None = None,
         prices: Prices | None = None,
         log: Logger = logger,
+        catalog: Refresh | None = catalog_refresh,
     ) -> None:
         self.policy = policy
         self.config = policy.watchdog or WatchdogConfig(scope_project=policy.ledger.project)
         self.executor = executor
         self.projects = sorted({p for b in policy.budgets.values() for p in b.projects})
+        # A project's rate and baseline rules run in its first budget's currency (rules.py).
+        self._owner = {p: b.id for b in reversed(list(policy.budgets.values())) for p in b.projects}
         self._factories = {
             "reader": reader or self._monitoring_reader,
             "buckets": buckets or self._usage_store,
             "state": state or self._state_store,
         }
         self._built: dict[str, Any] = {}
-        self.prices = prices_for(prices or load_prices(), self.config.unknown_model_rate)
         self.log = log.bind(component="budget-guard-watchdog")
+        self.book = PriceBook(
+            prices or load_prices(), self.config.unknown_model_rate, self.log, catalog
+        )
+        self.prices = self.book.table(self.book.currency, date.today())  # the base table
 
     # --- clients, built once on first use ------------------------------------------------------
 
@@ -153,6 +160,7 @@ class Watchdog:
         """
         deadline.start()
         minute = minute_of(now)
+        self.book.check_drift(minute.date())
         start = self._read_start(minute)
         reader, buckets = self._client("reader"), self._client("buckets")
         end = minute + MINUTE
@@ -205,26 +213,41 @@ class Watchdog:
         windows = {r.window_minutes for r in self.policy.rules if r.window_minutes}
         baseline = any(r.basis == "baseline" for r in self.policy.rules)
         periods = {b.calendar_period or "MONTH" for b in self.policy.budgets.values()}
-        read = {
-            what: price(buckets.tokens_between(self.projects, a, b), self.prices)
+        rows = {
+            what: buckets.tokens_between(self.projects, a, b)
             for what, (a, b) in spend.spans(minute, windows, baseline, periods).items()
         }
+        priced: dict[tuple[str, str], Priced] = {}
+
+        def cost(what: str, currency: str) -> dict[tuple[str, datetime], Decimal]:
+            if (what, currency) not in priced:
+                table = self.book.table(currency, minute.date())
+                priced[(what, currency)] = price(rows[what], table)
+            return priced[(what, currency)].cost
+
         estimates: Estimates = {
             b.id: {
-                p: spend.total(read[f"period:{b.calendar_period or 'MONTH'}"].cost, p)
+                p: spend.total(
+                    cost(f"period:{b.calendar_period or 'MONTH'}", self._currency(b.id)), p
+                )
                 for p in b.projects
             }
             for b in self.policy.budgets.values()
         }
 
         def window_spend(project: str, minutes: int, since: datetime | None) -> Decimal:
+            currency = self._currency(self._owner[project])
             if since is None or since <= minute - timedelta(minutes=minutes - 1):
-                return spend.total(read[f"window:{minutes}"].cost, project)
-            rows = buckets.tokens_between([project], since, minute + MINUTE)  # after a restore
-            return spend.total(price(rows, self.prices).cost, project)
+                return spend.total(cost(f"window:{minutes}", currency), project)
+            what = f"since:{project}:{iso(since)}"  # after a restore: only what came since
+            if what not in rows:
+                rows[what] = buckets.tokens_between([project], since, minute + MINUTE)
+            return spend.total(cost(what, currency), project)
 
         def trailing(project: str) -> Decimal:
-            return spend.total(read["trailing"].cost, project) if baseline else Decimal(0)
+            if not baseline:
+                return Decimal(0)
+            return spend.total(cost("trailing", self._currency(self._owner[project])), project)
 
         bursts = dict(state.bursts)
         firings = evaluate(
@@ -243,7 +266,7 @@ class Watchdog:
             last_tick=minute if newest else state.last_tick,
             report=self._report(minute, start, counting, estimates) if newest else state.report,
         )
-        unknown = set().union(*(r.unknown for r in read.values()))
+        unknown = set().union(*(p.unknown for p in priced.values()))
         return new, {"estimates": estimates, "firings": firings, "unknown": unknown}
 
     def _with_busiest_key(self, firing: Firing, minute: datetime, buckets: Buckets) -> Firing:
@@ -327,13 +350,6 @@ class Watchdog:
         }
 
     def _log_estimates(self, estimates: Estimates, unknown: set[str]) -> None:
-        for budget_id in estimates:
-            if self._currency(budget_id) != self.prices.currency:
-                self.log.warning(
-                    f"watchdog: budget {budget_id} is in {self._currency(budget_id)}, the price "
-                    f"table in {self.prices.currency}: its estimate is in {self.prices.currency}",
-                    budget=budget_id,
-                )
         if unknown:
             self.log.warning(
                 "watchdog: models missing from the price table, priced at the unknown-model rate "

@@ -80,3 +80,18 @@ def test_spend_spread_over_keys_revokes_none(world: World) -> None:
         world.tick(T0 + timedelta(minutes=minute, seconds=2))
     assert world.records() == []
     assert {BURST, STEADY} <= set(world.live_keys())
+
+
+def test_restore_undeletes_the_key_a_per_key_rate_revoked(world: World, tmp_path: Any) -> None:
+    import json
+
+    from functions.cli import main
+
+    _usage(world, 0, 20, 10, {BURST: 570, STEADY: 30})
+    for minute in (5, 10, 15):
+        world.tick(T0 + timedelta(minutes=minute, seconds=2))
+    assert BURST not in world.live_keys()
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(world.doc))
+    assert main(["restore", "--policy", str(policy), "--project", "gemini-prod", "--yes"]) == 0
+    assert {BURST, STEADY} <= set(world.live_keys())

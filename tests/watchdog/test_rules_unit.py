@@ -93,7 +93,9 @@ def make(
     ledger = MemoryLedger()
     executor = Executor(policy, lambda: ledger, log)
     store = MemoryWatchdogStore()
-    dog = Watchdog(policy, executor, lambda: usage, lambda: usage, lambda: store, log=log)
+    dog = Watchdog(
+        policy, executor, lambda: usage, lambda: usage, lambda: store, log=log, catalog=None
+    )
     return dog, ledger, out
 
 

@@ -187,3 +187,44 @@ def test_status_shows_the_last_tick_the_estimates_and_the_last_reconciliation(
     doc = json.loads(capsys.readouterr().out)["watchdog"]
     assert doc["budgets"][BUDGET]["projects"]["gemini-prod"] == "100.00"
     assert doc["reconciliation"][BUDGET]["ratio"] == "0.8"
+
+
+def test_a_budget_in_euros_is_estimated_in_euros_at_the_catalogs_rate(
+    world: Callable[..., World],
+) -> None:
+    budgets = {BUDGET: {"projects": ["gemini-prod"], "currency": "EUR", "amount": 1000}}
+    w = world([ESTIMATE], budgets=budgets, protected_projects=[])
+    w.burn(T0, 10, 10)  # $100 of gemini-2.5-pro output
+    report = ticks(w, 5, 20)[-1]
+    assert w.estimate(report) == Decimal("92.00")  # the stand-in's Catalog: 0.92 EUR per USD
+    (line,) = [r for r in w.lines() if r["message"] == "watchdog estimate"][-1:]
+    assert line["currency"] == "EUR" and line["estimate"] == 92.0
+    # The daily drift check (USD), then the EUR table: once each for all four ticks.
+    assert [c["status"] for c in w.standin.calls("cloudbilling.services.skus.list")] == [200, 200]
+    assert not [r for r in w.lines() if r["severity"] == "WARNING"]
+
+
+def test_after_budget_guard_restore_a_new_burst_acts_again(
+    world: Callable[..., World], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = world([RATE])
+    w.burn(T0, 15, 150)  # a leak...
+    ticks(w, 5, 20)
+    (first,) = w.records()
+    assert GEMINI_KEYS.isdisjoint(w.live_keys())
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(w.doc))
+    code = main(["restore", "--policy", str(path), "--project", "gemini-prod", "--yes"])
+    assert code == 0, capsys.readouterr()
+    assert set(w.live_keys()) >= GEMINI_KEYS, "restore undeleted the revoked keys"
+    # The restore is at real time: put the simulated ticks after it.
+    restored_at = datetime.fromisoformat(w.ledger.get(first["crossing"])["restored_at"])
+    later = restored_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    quiet = w.tick(later + timedelta(minutes=2))  # the old spend is not counted again
+    assert quiet["results"] == [] and len(w.records()) == 1
+    w.burn(later, 15, 150)  # the same key leaks again after the restore
+    for m in (5, 10):
+        w.tick(later + timedelta(minutes=m))
+    second = [r for r in w.records() if r["crossing"] != first["crossing"]]
+    assert len(second) == 1 and second[0]["actions"]["revoke_keys"]["status"] == "done"
+    assert GEMINI_KEYS.isdisjoint(w.live_keys())
