@@ -262,11 +262,9 @@ def test_ledger_lost_mid_crossing(env: Env) -> None:
     delivery.join()
     ((status, lines, _),) = result
     assert status == 500
-    errors = unavailable_lines(lines)
-    assert [e["rule"] for e in errors] == ["brake", "warn"] or [e["rule"] for e in errors] == [
-        "brake"
-    ]
-    assert "notify" in errors[0]["waiting"]
+    errors = {e["rule"]: e for e in unavailable_lines(lines)}  # firings run concurrently
+    assert set(errors) in ({"brake", "warn"}, {"brake"})
+    assert "notify" in errors["brake"]["waiting"]
     project = assert_rotated_once(standin)
     assert project["billing_account"] == "" and project["services"][worlds.GEMINI] == "DISABLED"
 
