@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[Result, Result | None, str]] = []
     by_scenario: dict[str, tuple[Scenario, list[Result]]] = {}
     for task, result in zip(tasks, results, strict=True):
+        print(f"  {result.scenario} x {result.config}: {result.seconds:.1f} s", file=sys.stderr)
         scenario = task.scenario
         entry = by_scenario.setdefault(scenario.name, (scenario, []))
         entry[1].append(result)

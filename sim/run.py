@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class Result:
     deliveries: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     attacker_curve: list[float] = field(default_factory=list)  # cumulative, per minute
+    seconds: float = 0.0  # wall time the run took (reported on stderr, never in the table)
 
     @property
     def first_brake(self) -> int | None:
@@ -161,6 +163,7 @@ def run(
 ) -> Result:
     """Simulate ``scenario`` guarded by ``config`` (None: unguarded) on a started ``standin``."""
     result = Result(scenario.name, config.name if config else "none", scenario.leak_start)
+    started = time.monotonic()
     standin.set_state(seed(scenario))
     standin.set_clock(scenario.start)
     billing = BillingModel(_budget(scenario), scenario.start, _settings(scenario))
@@ -188,6 +191,7 @@ def run(
             driver.close()
         stream.close()
         standin.set_clock(None)
+    result.seconds = time.monotonic() - started
     return result
 
 
