@@ -4,7 +4,7 @@
     python -m sim --all            # every scenario x every configuration (make simulate)
 
 Options: ``--tick N`` overrides every configuration's watchdog tick (minutes); ``--jobs N``
-worker processes (default 2); ``--plots DIR``
+worker processes (default 3); ``--plots DIR``
 writes one PNG per scenario (default docs/simulation with --all); ``--markdown`` prints the
 table as Markdown; ``--logs DIR`` keeps the guard's JSON logs of each run.
 """
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--all", action="store_true")
     parser.add_argument("--tick", type=int)
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--jobs", type=int, default=3, help="worker processes (default 3)")
     parser.add_argument("--plots")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--logs")
