@@ -59,6 +59,7 @@ locals {
     ],
     local.uses_keys ? ["apikeys.googleapis.com"] : [],
     local.key_secret_name != null ? ["secretmanager.googleapis.com"] : [],
+    contains(local.actions_used, "throttle") || length(local.quota_preferences) > 0 ? ["cloudquotas.googleapis.com"] : [],
   ))
 
   # Guarded projects hold the API keys the key actions list, rotate and delete.
@@ -95,6 +96,8 @@ module "policy" {
   key_match_display_names = var.key_match_display_names
   key_secret              = local.key_secret_name
   services                = var.services_to_disable
+  throttle                = var.throttle
+  ceiling                 = var.quota_ceiling
   watchdog                = local.watchdog_policy
 }
 

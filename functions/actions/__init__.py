@@ -11,10 +11,12 @@ from functions.actions.base import Action, Context, Outcome
 from functions.actions.billing import DisableBilling
 from functions.actions.keys import RevokeKeys, RotateKeys
 from functions.actions.notify import Notify
+from functions.actions.quotas import Throttle
 from functions.actions.service import DisableService
 
 __all__ = ["REGISTRY", "Action", "Context", "Outcome"]
 
 REGISTRY: dict[str, type[Action]] = {
-    cls.name: cls for cls in (Notify, RotateKeys, RevokeKeys, DisableService, DisableBilling)
+    cls.name: cls
+    for cls in (Notify, RotateKeys, RevokeKeys, DisableService, DisableBilling, Throttle)
 }

@@ -5,6 +5,8 @@
                   (Resource Manager testIamPermissions; protected projects need none of the
                   mutating actions' permissions, since those never run there)
     billing P     P is linked to the policy's billing account (else the budget never sees its spend)
+    quotas P      the Gemini quotas throttle relies on, in force now (when a rule uses throttle)
+    ceiling P     the quotas in force still hold the policy's ceiling (when it has one)
     topic         events_topic exists (when configured)
     secret        keys.secret exists (when configured; each project's when it holds {project})
     actas P       may bind replacement keys to the service accounts P's rotated keys are bound to
@@ -26,6 +28,7 @@ from typing import TypeVar
 
 from functions import gcp
 from functions.actions import REGISTRY
+from functions.cli import check_quotas
 from functions.cli.check_act_as import act_as_checks
 from functions.cli.common import add_common, load
 from functions.cli.output import FAIL, PASS, SKIP, Output
@@ -104,6 +107,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             out, f"iam {project}", project, needed_permissions(policy, project), ROLE_FIX
         )
         checks.append(_billing(out, policy, project))
+        checks += check_quotas.quota_checks(out, policy, project)
     checks.append(_topic(out, policy))
     checks += _secrets(out, policy, guarded)
     checks += act_as_checks(out, policy, guarded, _attempt)

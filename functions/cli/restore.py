@@ -6,6 +6,9 @@ crossing for the project; dry-run records are ignored, nothing was done then):
     disable_billing  progress.billing_account  -> link billing back to that account
     disable_service  progress.disabled         -> enable those services again
     revoke_keys      progress.deleted          -> undelete those keys (possible for 30 days)
+    throttle         progress.replaced         -> raise the quotas back to the recorded values
+                                                  (an increase Google does not grant at once is
+                                                  reported PEND: the quota stays low until then)
     rotate_keys      progress.deleted          -> left deleted: they may be the leaked keys and
                                                   their replacements are live; --include-rotated
                                                   undeletes them too
@@ -33,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions import gcp, restored
+from functions.cli import restore_quotas
 from functions.cli.common import (
     UsageError,
     add_common,
@@ -53,21 +57,22 @@ HELP = "undo the guard's brakes on a project: link billing, enable services, und
 DESCRIPTION = __doc__.split("\n", 1)[1].replace("``", "") if __doc__ else ""
 
 APIKEYS, APIKEYS_VERSION = "apikeys", "v2"
-ORDER = {"marker": -1, "billing": 0, "service": 1, "key": 2}
+ORDER = {"marker": -1, "billing": 0, "service": 1, "key": 2, "quota": 3}
 
 
 @dataclass
 class Step:
     """One thing to put back, the action that took it away, and the crossings that recorded it."""
 
-    kind: str  # "marker", "billing", "service" or "key"
+    kind: str  # "marker", "billing", "service", "key" or "quota"
     target: str  # the period (marker), billing account, service name or key name
     action: str
     crossings: list[str] = field(default_factory=list)
     run: bool = True  # False: reported only (a key rotate_keys deleted, without --include-rotated)
     note: str = ""
-    status: str = "planned"  # restored, already, left, failed
+    status: str = "planned"  # restored, already, left, failed, pending
     detail: str = ""
+    value: Any = None  # quota: the value to put back
 
     @property
     def what(self) -> str:
@@ -76,6 +81,8 @@ class Step:
             "billing": f"link billing to {self.target}",
             "service": f"enable {self.target}",
             "key": f"undelete key {self.target}",
+            "quota": f"raise quota {self.target} back to "
+            + ("unlimited" if (self.value or 0) < 0 else str(self.value)),
         }[self.kind]
 
     def data(self) -> dict[str, Any]:
@@ -140,6 +147,9 @@ def plan_steps(records: list[dict[str, Any]], include_rotated: bool) -> list[Ste
             elif name == "revoke_keys":
                 for key in _names(progress.get("deleted")):
                     add("key", key, name, record)
+            elif name == "throttle":
+                for target, value in restore_quotas.quota_rows(progress):
+                    add("quota", target, name, record, value=value)
             elif name == "rotate_keys":
                 replacements = progress.get("replacements") or {}
                 for key in _names(progress.get("deleted")):
@@ -202,19 +212,32 @@ def run(args: argparse.Namespace, out: Output) -> int:
             step.status, step.detail = "left", "left deleted (--include-rotated undeletes it)"
         else:
             _execute(step, project)
-        label = {"restored": "DONE", "already": "OK", "left": "LEFT", "failed": "FAIL"}[step.status]
+        label = {
+            "restored": "DONE",
+            "already": "OK",
+            "left": "LEFT",
+            "failed": "FAIL",
+            "pending": "PEND",
+        }[step.status]
         out.say(f"{label:<5} {step.what}: {step.detail}")
     _record(ledger, records, steps, _operator())
     failed = [s for s in steps if s.status == "failed"]
     doc["steps"] = [s.data() for s in steps]
     doc["ok"] = not failed
     out.say()
+    pending = [s for s in steps if s.status == "pending"]
+    doc["pending"] = [s.target for s in pending]
+    if pending:
+        out.say(
+            f"{len(pending)} quota increase(s) pending at Google: those quotas stay low until "
+            "granted (see each PEND line); run restore again to check"
+        )
     if failed:
         out.say(
             f"{len(failed)} step(s) failed; fix them and run restore again (what is back is left "
             "alone)"
         )
-    else:
+    elif not pending:
         out.say(
             f"{project} restored. The crossings stay latched: the guard will not act on them "
             "again this period."
@@ -272,12 +295,17 @@ class NotConfirmed(GuardError):
 
 def _execute(step: Step, project: str) -> None:
     try:
-        step.status, step.detail = {
-            "marker": _marker,
-            "billing": _billing,
-            "service": _service,
-            "key": _key,
-        }[step.kind](project, step.target)
+        if step.kind == "quota":
+            step.status, step.detail = restore_quotas.restore_quota(
+                project, step.target, step.value
+            )
+        else:
+            step.status, step.detail = {
+                "marker": _marker,
+                "billing": _billing,
+                "service": _service,
+                "key": _key,
+            }[step.kind](project, step.target)
     except ActionFailed as exc:
         step.status, step.detail = "failed", str(exc)
     except TransientError as exc:
@@ -414,7 +442,7 @@ def _record(ledger: Ledger, records: list[dict[str, Any]], steps: list[Step], by
                 )
             del history[:-HISTORY_LIMIT]
             done = [s for s in mine if s.status in ("restored", "already")]
-            if done and all(s.status != "failed" for s in mine):
+            if done and all(s.status not in ("failed", "pending") for s in mine):
                 doc["restored_at"] = now
                 doc["restored_by"] = by
             doc["updated_at"] = now
