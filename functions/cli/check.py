@@ -12,6 +12,8 @@
     actas P       may bind replacement keys to the service accounts P's rotated keys are bound to
                   (iam.serviceAccounts.actAs on each; only when a rule uses rotate_keys)
     iam ledger    the ledger project grants the Firestore entity permissions the guard uses
+    iam watchdog  the metrics scope project grants what the usage watchdog reads (when the
+                  policy has a watchdog section)
     ledger        the ledger database answers (one read of the crossings collection)
 
 Checks run as the caller's credentials. To check the deployed identity, impersonate it:
@@ -35,6 +37,7 @@ from functions.cli.output import FAIL, PASS, SKIP, Output
 from functions.errors import ActionFailed, TransientError
 from functions.ledger import Ledger
 from functions.policy import Policy
+from functions.watchdog.config import READ_PERMISSIONS
 
 __all__ = [
     "DESCRIPTION",
@@ -118,6 +121,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
         {p: ["ledger"] for p in sorted(LEDGER_PERMISSIONS)},
         "grant the guard's service account roles/datastore.user on projects/{project}",
     )
+    if policy.watchdog is not None:
+        checks += _iam(
+            out,
+            "iam watchdog",
+            policy.watchdog.scope_project,
+            {p: ["watchdog"] for p in sorted(READ_PERMISSIONS)},
+            "grant the guard's service account the watchdog reader role (infra/watchdog.tf) on "
+            "projects/{project}, the host of the guarded projects' metrics scope",
+        )
     checks.append(_ledger(out, policy))
     failed = sum(1 for c in checks if c["status"] == FAIL)
     out.say()
