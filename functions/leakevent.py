@@ -21,8 +21,9 @@ never logged or recorded (only ``fingerprint``, a short SHA-256), and it is matc
 key's ``uid``, key id or resource name when it is one, else against the key strings.
 
 Errors: ``MalformedMessage`` (not a log entry of this shape), ``SpoofedMessage`` (a well-formed
-entry the guard must not act on: another project, a foreign log name or payload type). The
-reason never holds the ``apiKey`` value.
+entry the guard must not act on: another project, a foreign log name or payload type),
+``RejectedMessage`` (a genuine event that is not about an API key: a leaked service-account
+key). The reason never holds the ``apiKey`` value.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from functions.errors import MalformedMessage, SpoofedMessage
+from functions.errors import MalformedMessage, RejectedMessage, SpoofedMessage
 from functions.redact import redact_text
 
 __all__ = [
@@ -125,6 +126,11 @@ def parse_entry(entry: Any, guarded: Collection[str]) -> LeakEvent:
         raise SpoofedMessage(f"jsonPayload.@type: not {PAYLOAD_TYPE}")
     if payload.get("detectionType") != DETECTION:
         raise SpoofedMessage(f"jsonPayload.detectionType: not {DETECTION}")
+    if _get(payload, "leakedCredentialEvent.serviceAccountCredential") is not None:
+        raise RejectedMessage(
+            "a leaked service-account key, not an API key: nothing for the guard to revoke "
+            "(see the entry's remediationLink)"
+        )
     api_key = _get(payload, "leakedCredentialEvent.apiKeyCredential.apiKey")
     if not isinstance(api_key, str) or not api_key.strip():
         raise MalformedMessage(

@@ -156,6 +156,8 @@ def test_fix_restricts_and_deletes_exactly_the_planned_keys_and_restore_undoes_i
         == (before[keyzoo.uid(2)]["restrictions"]["browserKeyRestrictions"])
     )
     assert len(zoo.calls(PATCH)) == 3 and len(zoo.calls(DELETE)) == 1
+    code, out = _cli(capsys, "status", "--policy", policy_file)
+    assert f"audit --fix on {keyzoo.PROJECT}" in out and "4 change(s)" in out
 
     code, out = _cli(
         capsys, "restore", "--policy", policy_file, "--project", keyzoo.PROJECT, "--yes"

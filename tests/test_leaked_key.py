@@ -189,6 +189,8 @@ def test_restore_hands_a_leaked_key_back_only_with_include_leaked(
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps(_policy(pipe.name)))
     argv = ["restore", "--policy", str(policy), "--project", keyzoo.PROJECT, "--yes"]
+    assert main(["status", "--policy", str(policy)]) == 0
+    assert f"leaked key {keyzoo.name(3)} in key-zoo: done" in capsys.readouterr().out
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "named in a LEAKED_CREDENTIALS abuse event" in out

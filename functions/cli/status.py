@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from functions.cli import keys_status
 from functions.cli.common import (
     add_common,
     latest_period,
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     doc["watchdog"] = watchdog
     render(doc, out)
     render_watchdog(watchdog, out)
+    keys = keys_status.keys_doc(records)
+    doc["keys"] = keys
+    keys_status.render(keys, out)
     out.document(doc)
     return 0
 
