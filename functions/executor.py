@@ -177,6 +177,11 @@ class Executor:
             reason=firing.reason,
             actions=list(firing.rule.actions),
             dry_run=self.policy.dry_run,
+            # For the crossing alert's labels (infra/alerts.tf): spend and plan as plain strings.
+            cost=str(n.cost_amount),
+            budget_amount=str(n.budget_amount),
+            currency=n.currency_code,
+            actions_planned=", ".join(firing.rule.actions),
         )
         transient: TransientError | None = None
         ledger_lost = False
@@ -222,13 +227,13 @@ class Executor:
             log.error(f"guard failed to act, will retry on redelivery: {action.name}: {detail}")
         elif self.policy.dry_run:
             status, detail = "would_run", f"dry run: would {action.summary} on {firing.project}"
-            log.warning(detail)
+            log.warning(detail, outcome=status)
         elif firing.protected and action.mutates:
             status, detail = (
                 "skipped",
                 f"{firing.project} is a protected project: {action.name} not run",
             )
-            log.warning(detail)
+            log.warning(detail, outcome=status)
         else:
             progress = entry.setdefault("progress", {})
             ctx = Context(firing, n, self.policy, log, progress, lambda: self.ledger.save(claim))
@@ -238,15 +243,22 @@ class Executor:
                 log.info(f"{action.name}: {detail}", outcome=status)
             except ActionFailed as exc:
                 status, detail = "failed", str(exc)
-                log.error(f"guard failed to act: {action.name}: {exc.reason}", remedy=exc.remedy)
+                log.error(
+                    f"guard failed to act: {action.name}: {exc.reason}",
+                    remedy=exc.remedy,
+                    outcome=status,
+                )
             except TransientError as exc:
                 status, detail, error = "retrying", str(exc), exc
-                log.error(f"guard failed to act, will retry on redelivery: {action.name}: {exc}")
+                log.error(
+                    f"guard failed to act, will retry on redelivery: {action.name}: {exc}",
+                    outcome=status,
+                )
             except LeaseLost:  # a checkpoint found another holder: stop now, record nothing
                 raise
             except Exception as exc:  # a bug must not silence the next brake
                 status, detail = "failed", f"unexpected {type(exc).__name__}: {exc}"
-                log.error(f"guard failed to act: {action.name}: {detail}")
+                log.error(f"guard failed to act: {action.name}: {detail}", outcome=status)
         entry.update(status=status, detail=detail)
         self.ledger.note(claim, f"{action.name}: {status}", message_id=n.message_id, detail=detail)
         self.ledger.save(claim)

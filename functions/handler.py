@@ -1,7 +1,8 @@
 """One CloudEvent in: verify, decide, act. The function's whole life is here.
 
 Rejected messages (malformed or spoofed) are logged once with their reason and acknowledged: a
-5xx would make Pub/Sub redeliver them forever. Transient failures are raised so that it does.
+5xx would make Pub/Sub redeliver them forever. Transient failures are raised so that it does. A
+malformed one that is a known foreign notification (functions/foreign.py) is logged at INFO.
 Reading and deciding are pure, so an unexpected exception there (a bug: it would fail the same
 way on every redelivery) is one ERROR line with its type and reason, and acknowledged too.
 """
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.decision import decide
-from functions.errors import RejectedMessage, TransientError
+from functions.errors import MalformedMessage, RejectedMessage, TransientError
+from functions.foreign import recognize
 from functions.ledger import Ledger
 from functions.log import Logger, logger
 from functions.notification import Notification, from_cloud_event, parse
@@ -58,6 +60,16 @@ class Guard:
             )
             firings = decide(notification, self.policy)
         except RejectedMessage as exc:
+            foreign = recognize(cloud_event) if isinstance(exc, MalformedMessage) else None
+            if foreign is not None:
+                # Another producer on a shared topic: not an attack, never acted on.
+                self.log.info(
+                    f"not a budget notification: {foreign.kind}",
+                    message_id=message_id,
+                    foreign=foreign.kind,
+                    **{f"foreign_{k}": v for k, v in foreign.fields.items()},
+                )
+                return []
             self.log.warning(
                 f"{exc.kind} message ignored: {exc.reason}",
                 message_id=message_id,

@@ -31,10 +31,13 @@ __all__ = [
     "GEMINI_SERVICE",
     "PROJECT_PLACEHOLDER",
     "Budget",
+    "CeilingConfig",
     "KeysConfig",
     "LedgerConfig",
     "Policy",
     "Rule",
+    "ThrottleConfig",
+    "ThrottleQuota",
     "load_policy",
     "parse_policy",
 ]
@@ -119,6 +122,31 @@ class KeysConfig:
 
 
 @dataclass(frozen=True)
+class ThrottleQuota:
+    """Lower one quota family to ``value`` for ``models`` (("*",) = every model listed)."""
+
+    family: str
+    value: int
+    models: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class ThrottleConfig:
+    """What ``throttle`` lowers; ``tier`` picks the quota ids ("auto": every tier present)."""
+
+    quotas: tuple[ThrottleQuota, ...]
+    tier: str = "auto"
+
+
+@dataclass(frozen=True)
+class CeilingConfig:
+    """The most one day may cost through the quotas the ceiling planner sets (``check``)."""
+
+    daily: Decimal
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole, validated policy."""
 
@@ -131,6 +159,8 @@ class Policy:
     events_topic: str | None = None
     keys: KeysConfig = field(default_factory=KeysConfig)
     services: tuple[str, ...] = (GEMINI_SERVICE,)
+    throttle: ThrottleConfig | None = None
+    ceiling: CeilingConfig | None = None
     # The alerts topic (projects/P/topics/T) the CloudEvent's source must name. None: not checked.
     source_topic: str | None = None
     watchdog: WatchdogConfig | None = None
@@ -378,6 +408,8 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
             "keys",
             "services",
             "source_topic",
+            "throttle",
+            "ceiling",
             "watchdog",
         },
     )
@@ -431,12 +463,80 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
         events_topic=events_topic,
         keys=_keys(obj.get("keys", {}), "keys"),
         services=services,
+        throttle=_throttle(obj.get("throttle"), rules),
+        ceiling=None if obj.get("ceiling") is None else _ceiling(obj["ceiling"], "ceiling"),
         source_topic=source_topic,
         watchdog=watchdog,
     )
     _one_writer_per_secret(policy)
     _host_not_unlinked(policy)
     return policy
+
+
+# --- the quota brakes (functions/quotas) ---------------------------------------------------------
+
+QUOTA_FAMILIES = ("requests_per_minute", "requests_per_day", "input_tokens_per_minute")
+QUOTA_TIERS = ("auto", "free", "tier1", "tier2", "tier3")
+_MODEL = re.compile(r"\*|[a-z0-9][a-z0-9.-]{0,99}")
+
+
+def _count(value: Any, path: str) -> int:
+    number = _number(value, path)
+    if number != number.to_integral_value() or number < 0:
+        raise PolicyError(path, f"must be a whole number >= 0, got {value!r}")
+    return int(number)
+
+
+def _throttle_quota(value: Any, path: str) -> ThrottleQuota:
+    obj = _object(value, path, {"family", "value"}, {"models"})
+    family = _string(obj["family"], f"{path}.family")
+    if family not in QUOTA_FAMILIES:
+        raise PolicyError(f"{path}.family", f"must be one of {', '.join(QUOTA_FAMILIES)}")
+    models = _list(
+        obj.get("models", ["*"]),
+        f"{path}.models",
+        lambda v, p: _string(v, p, _MODEL, 'a Gemini model id like "gemini-2.5-pro", or "*"'),
+    )
+    if not models:
+        raise PolicyError(f"{path}.models", 'must name at least one model (or "*")')
+    return ThrottleQuota(family, _count(obj["value"], f"{path}.value"), models)
+
+
+def _throttle(value: Any, rules: tuple[Rule, ...]) -> ThrottleConfig | None:
+    if value is None:
+        for i, rule in enumerate(rules):
+            if "throttle" in rule.actions:
+                raise PolicyError(
+                    f"rules[{i}].actions", 'throttle needs a "throttle" section naming the quotas'
+                )
+        return None
+    obj = _object(value, "throttle", {"quotas"}, {"tier"})
+    quotas = _list(obj["quotas"], "throttle.quotas", _throttle_quota, unique=False)
+    if not quotas:
+        raise PolicyError("throttle.quotas", "must name at least one quota")
+    tier = _string(obj.get("tier", "auto"), "throttle.tier")
+    if tier not in QUOTA_TIERS:
+        raise PolicyError("throttle.tier", f"must be one of {', '.join(QUOTA_TIERS)}")
+    return ThrottleConfig(quotas, tier)
+
+
+def _ceiling(value: Any, path: str) -> CeilingConfig:
+    obj = _object(value, path, {"daily"}, {"models"})
+    raw = obj["daily"]
+    if isinstance(raw, str):  # "50": an amount as a string, the way Terraform renders it
+        try:
+            raw = Decimal(raw)
+        except ArithmeticError:
+            raise PolicyError(f"{path}.daily", f"must be an amount, got {raw!r}") from None
+    daily = _number(raw, f"{path}.daily")
+    if daily <= 0:
+        raise PolicyError(f"{path}.daily", "must be > 0 (the most one day may cost)")
+    models = _list(
+        obj.get("models", []),
+        f"{path}.models",
+        lambda v, p: _string(v, p, _MODEL, 'a Gemini model id like "gemini-2.5-pro"'),
+    )
+    return CeilingConfig(daily, models)
 
 
 def _check_watchdog_rules(

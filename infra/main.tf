@@ -59,6 +59,7 @@ locals {
     ],
     local.uses_keys ? ["apikeys.googleapis.com"] : [],
     local.key_secret_name != null ? ["secretmanager.googleapis.com"] : [],
+    contains(local.actions_used, "throttle") || length(local.quota_preferences) > 0 ? ["cloudquotas.googleapis.com"] : [],
   ))
 
   # Guarded projects hold the API keys the key actions list, rotate and delete.
@@ -96,6 +97,8 @@ module "policy" {
   key_secret              = local.key_secret_name
   services                = var.services_to_disable
   extra_actions           = local.leaked_key_actions
+  throttle                = var.throttle
+  ceiling                 = var.quota_ceiling
   watchdog                = local.watchdog_policy
 }
 

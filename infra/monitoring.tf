@@ -19,9 +19,10 @@ resource "google_monitoring_alert_policy" "errors" {
   user_labels           = var.labels
 
   conditions {
-    display_name = "ERROR logged by ${var.name}"
+    display_name = "ERROR logged by ${var.name} or ${var.name}-watchdog"
     condition_matched_log {
-      filter = "${trimspace(local.function_logs)} AND severity>=ERROR"
+      # The guard and its usage watchdog: both run the brakes (local.guard_logs, alerts.tf).
+      filter = "${local.guard_logs} AND severity>=ERROR"
       label_extractors = {
         rule    = "EXTRACT(jsonPayload.rule)"
         project = "EXTRACT(jsonPayload.project)"

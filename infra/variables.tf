@@ -138,7 +138,7 @@ variable "budgets" {
 }
 
 variable "rules" {
-  description = "Rules, written once: the budgets' threshold rules and the function's policy are both generated from them. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far, CURRENT_SPEND) or \"forecast\" (forecast for the period, FORECASTED_SPEND); default actual; or the usage watchdog's \"estimate\" (threshold of the budget amount), \"rate\" (window_minutes, amount: a project's estimated spend in the window) or \"baseline\" (window_minutes, amount, multiple of the trailing 7-day average), which make no budget threshold rule. actions: from notify, rotate_keys, revoke_keys, disable_service, disable_billing, run in order. Validated in modules/policy."
+  description = "Rules, written once: the budgets' threshold rules and the function's policy are both generated from them. name: unique, [a-z][a-z0-9_-]{0,39}. threshold: fraction of the budget amount (unitless; 0.5 = 50 %, 1.0 = 100 %, may exceed 1, at most 100). basis: \"actual\" (cost so far, CURRENT_SPEND) or \"forecast\" (forecast for the period, FORECASTED_SPEND); default actual; or the usage watchdog's \"estimate\" (threshold of the budget amount), \"rate\" (window_minutes, amount: a project's estimated spend in the window) or \"baseline\" (window_minutes, amount, multiple of the trailing 7-day average), which make no budget threshold rule. actions: from notify, rotate_keys, revoke_keys, disable_service, disable_billing, throttle, run in order. Validated in modules/policy."
   type = list(object({
     name           = string
     threshold      = optional(number)
@@ -309,7 +309,7 @@ variable "ledger_point_in_time_recovery" {
 # --- alerting -------------------------------------------------------------------------------------
 
 variable "notification_channels" {
-  description = "Cloud Monitoring notification channels for the guard's own alerts (it logged an ERROR, i.e. failed to act; a notification was dead-lettered), as full names projects/PROJECT/notificationChannels/ID. Empty: incidents are only visible in the console."
+  description = "Cloud Monitoring notification channels (e-mail, Slack, PagerDuty...: see README) for every alert of the guard: a threshold crossing, it failed to act (ERROR log), a notification was dead-lettered, a heartbeat went silent. Full names projects/PROJECT/notificationChannels/ID of existing channels. Empty: incidents are only visible in the console."
   type        = list(string)
   default     = []
   nullable    = false
@@ -395,6 +395,36 @@ variable "key_service_accounts" {
   validation {
     condition     = alltrue([for e in var.key_service_accounts : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$", e))])
     error_message = "key_service_accounts must be user-managed service account emails: ACCOUNT@PROJECT.iam.gserviceaccount.com."
+  }
+}
+
+# --- heartbeat (infra/alerts.tf) -----------------------------------------------------------------
+
+variable "heartbeat_budget_hours" {
+  description = "Hours (whole, 1-23) without a single budget notification handled by the guard after which the heartbeat alert opens an incident: budgets notify several times a day, so silence means a broken topic, trigger or function. At most 23: Cloud Monitoring's metric-absence window is at most 23.5 hours."
+  type        = number
+  default     = 12
+  nullable    = false
+
+  validation {
+    condition     = var.heartbeat_budget_hours >= 1 && var.heartbeat_budget_hours <= 23 && floor(var.heartbeat_budget_hours) == var.heartbeat_budget_hours
+    error_message = "heartbeat_budget_hours must be a whole number of hours from 1 to 23 (a metric-absence window is at most 23.5 hours)."
+  }
+}
+
+variable "heartbeat_watchdog_missed_ticks" {
+  description = "Watchdog ticks (whole, at least 1) that may be missed in a row before the heartbeat alert opens an incident; the window is this times watchdog_interval_minutes and must be 2 minutes to 23.5 hours (Cloud Monitoring's metric-absence limits)."
+  type        = number
+  default     = 3
+  nullable    = false
+
+  validation {
+    condition     = var.heartbeat_watchdog_missed_ticks >= 1 && floor(var.heartbeat_watchdog_missed_ticks) == var.heartbeat_watchdog_missed_ticks
+    error_message = "heartbeat_watchdog_missed_ticks must be a whole number, at least 1."
+  }
+  validation {
+    condition     = var.heartbeat_watchdog_missed_ticks * var.watchdog_interval_minutes >= 2 && var.heartbeat_watchdog_missed_ticks * var.watchdog_interval_minutes <= 1410
+    error_message = "heartbeat_watchdog_missed_ticks x watchdog_interval_minutes must be 2 to 1410 minutes (a metric-absence window is 120 s to 23.5 hours)."
   }
 }
 

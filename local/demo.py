@@ -268,6 +268,7 @@ def _print_state(standin_url: str, policy: dict[str, Any], events_sub: str, dry_
             print(
                 f"      key {status} {key.get('displayName', '')!r:<28} {key.get('uid', '')}{extra}"
             )
+    _print_quotas(state)
     for secret, data in state.get("secrets", {}).items():
         print(
             f"  secret {secret}: {len(data.get('versions', []))} version(s) (key strings not shown)"
@@ -279,6 +280,19 @@ def _print_state(standin_url: str, policy: dict[str, Any], events_sub: str, dry_
     print(f"  events on {policy['events_topic']}: {len(pulled.received_messages)}")
     if dry_run:
         print("\nDry run: the guard recorded what it would do and changed nothing.")
+
+
+def _print_quotas(state: dict[str, Any]) -> None:
+    """Gemini requests per minute in force per model (the throttle's doing), per project."""
+    for name, quotas in state.get("quotas", {}).items():
+        rpm = quotas.get("infos", {}).get("GenerateRequestsPerMinutePerProjectPerModel")
+        if not rpm:
+            continue
+        held = {
+            p["dimensions"].get("model"): p["grantedValue"] for p in quotas["preferences"].values()
+        }
+        shown = ", ".join(f"{m} {held.get(m, v)}" for m, v in rpm["values"].items())
+        print(f"  {name:<15} Gemini requests/min: {shown}")
 
 
 def _print_ledger(policy: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """Local stand-in for the Google control-plane REST APIs Budget Guard calls.
 
-Cloud Billing v1 (and its Catalog), API Keys v2, Service Usage v1, Secret Manager v1 and
-Resource Manager v1/v3, served from an in-memory world over plain HTTP, and Cloud Monitoring's
-MetricService over gRPC, with fault injection and a call log for tests.
+Cloud Billing v1 (and its Catalog), API Keys v2, Service Usage v1, Secret Manager v1, Resource
+Manager v1/v3 and Cloud Quotas v1, served from an in-memory world over plain HTTP, and Cloud
+Monitoring's MetricService over gRPC, with fault injection and a call log for tests.
 Not deployed with the function. See ``standin/README.md``.
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from standin.apis.quotas import effective_quotas, grant_pending
 from standin.backend import Backend
 from standin.errors import ApiError, invalid_argument, not_found
 from standin.faults import parse_rule
@@ -61,10 +62,25 @@ def _calls(backend: Backend, http: str, query: dict[str, str]) -> Any:
     return backend.calls.entries(query.get("method"))
 
 
+def _quotas(backend: Backend, http: str, query: dict[str, str]) -> Any:
+    project = query.get("project", "")
+    if not project:
+        raise invalid_argument("quotas: ?project=PROJECT_ID is required")
+    if http == "POST":
+        return {"granted": grant_pending(backend.world, project)}
+    found = effective_quotas(backend.world, project)
+    if "quotaId" in query:
+        found = {k: v for k, v in found.items() if k == query["quotaId"]}
+    if "model" in query:
+        found = {k: {m: n for m, n in v.items() if m == query["model"]} for k, v in found.items()}
+    return {"project": project, "quotas": found}
+
+
 _ENDPOINTS = {
     "state": ("GET", "PUT"),
     "faults": ("GET", "POST", "DELETE"),
     "calls": ("GET", "DELETE"),
+    "quotas": ("GET", "POST"),
 }
 
 
@@ -82,6 +98,8 @@ def handle_admin(
             return 200, _state(backend, http, raw)
         if name == "faults":
             return 200, _faults(backend, http, raw)
+        if name == "quotas":
+            return 200, _quotas(backend, http, query)
         return 200, _calls(backend, http, query)
     except ApiError as error:
         return error.code, error.body()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from standin.errors import invalid_argument
@@ -22,6 +22,8 @@ class Call:
     query: dict[str, str]
     body: dict[str, Any]
     project: Project | None = None
+    #: Every value of each query parameter, for repeated ones (``query`` keeps the last).
+    query_all: dict[str, list[str]] = field(default_factory=dict)
 
     def required_project(self) -> Project:
         """The resolved project (routes with ``project_required`` always have one)."""
@@ -37,6 +39,10 @@ class Call:
     def enum(self, values: Mapping[str, int], name: str) -> str | int:
         """An enum value as the caller asked for it: its name, or its number."""
         return values[name] if self.int_enums else name
+
+    def repeated(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter, in order."""
+        return list(self.query_all.get(name, ()))
 
     def flag(self, name: str) -> bool:
         """A boolean query parameter (``true``/``false``)."""

@@ -8,7 +8,7 @@ Order of checks: route (404) -> fault rule -> JSON body (400) -> project (403 wh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from standin.call import Call
@@ -40,6 +40,8 @@ class Request:
     path: str
     query: dict[str, str]
     raw_body: bytes
+    #: Every value of each query parameter (``ignoreSafetyChecks=1&ignoreSafetyChecks=2``).
+    query_all: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +104,14 @@ def answer(
             granted = None if project is None else project.granted_permissions
             if permission is not None and granted is not None and permission not in granted:
                 raise permission_denied(permission, resource)
-            call = Call(world=world, params=params, query=request.query, body=body, project=project)
+            call = Call(
+                world=world,
+                params=params,
+                query=request.query,
+                body=body,
+                project=project,
+                query_all=request.query_all,
+            )
             return Outcome(200, route.handler(call))
     except ApiError as error:
         return Outcome(error.code, error.body())

@@ -79,7 +79,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         if path.startswith(ADMIN_PREFIX):
             self._send(*handle_admin(self.server.backend, self.command, path, query, raw))
         else:
-            self._serve_api(Request(self.command, path, query, raw))
+            repeated: dict[str, list[str]] = {}
+            for name, value in parse_qsl(parts.query, keep_blank_values=True):
+                repeated.setdefault(name, []).append(value)
+            self._serve_api(Request(self.command, path, query, raw, repeated))
 
     def _serve_api(self, request: Request) -> None:
         backend = self.server.backend

@@ -36,6 +36,12 @@ METHOD_PERMISSIONS: dict[str, str | None] = {
     "cloudbilling.services.skus.list": None,  # the Catalog is public
     "monitoring.projects.timeSeries.list": "monitoring.timeSeries.list",
     "monitoring.projects.metricDescriptors.list": "monitoring.metricDescriptors.list",
+    "cloudquotas.projects.locations.services.quotaInfos.list": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.services.quotaInfos.get": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.quotaPreferences.list": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.quotaPreferences.get": "cloudquotas.quotas.get",
+    "cloudquotas.projects.locations.quotaPreferences.create": "cloudquotas.quotas.update",
+    "cloudquotas.projects.locations.quotaPreferences.patch": "cloudquotas.quotas.update",
     "iam.projects.serviceAccounts.testIamPermissions": None,
     "cloudresourcemanager.projects.get": "resourcemanager.projects.get",
     "cloudresourcemanager.projects.patch": "resourcemanager.projects.update",

@@ -7,6 +7,7 @@ from standin.apis import (
     billing,
     catalog,
     iam,
+    quotas,
     resourcemanager,
     secretmanager,
     serviceusage,
@@ -22,6 +23,7 @@ ROUTES: tuple[Route, ...] = (
     *serviceusage.ROUTES,
     *secretmanager.ROUTES,
     *resourcemanager.ROUTES,
+    *quotas.ROUTES,
     *iam.ROUTES,
     *catalog.ROUTES,
 )

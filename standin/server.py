@@ -8,9 +8,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from standin.apis.quotas import effective_quotas, grant_pending
 from standin.backend import Backend
 from standin.faults import parse_rule
 from standin.handler import StandInHTTPServer
+from standin.quotamodel import ProjectQuotas
 from standin.seedfile import SeedSource, load_seed
 from standin.state import World
 
@@ -116,6 +118,26 @@ class StandIn:
     def world(self) -> World:
         """The live world; hold ``world.lock`` while changing it."""
         return self._backend.world
+
+    def quotas(self, project: str) -> dict[str, dict[str, int]]:
+        """Cloud Quotas in force in ``project``: quota id -> model -> value (-1 unlimited)."""
+        return effective_quotas(self._backend.world, project)
+
+    def quota(self, project: str, quota_id: str, model: str) -> int | None:
+        """The value in force for one quota id and model (None: the project has no such quota)."""
+        with self._backend.world.lock:
+            quotas = self._backend.world.quotas.get(project)
+            return None if quotas is None else quotas.effective(quota_id, model)
+
+    def set_quota_usage(self, project: str, quota_id: str, model: str, usage: int) -> None:
+        """Set the current usage the safety checks compare a decrease with."""
+        with self._backend.world.lock:
+            quotas = self._backend.world.quotas.setdefault(project, ProjectQuotas())
+            quotas.usage.setdefault(quota_id, {})[model] = usage
+
+    def grant_quota_increases(self, project: str) -> list[str]:
+        """Grant the project's pending quota increases (a reviewer's approval); their ids."""
+        return grant_pending(self._backend.world, project)
 
     def set_state(self, seed: SeedSource) -> None:
         """Replace the world (dict, file path, ``None``: demo seed); clears faults and calls."""

@@ -12,6 +12,7 @@ from typing import Any
 from standin.catalogseed import parse_catalog
 from standin.model import Operation, Project, Secret, SeedError
 from standin.monitoring.state import MonitoringState
+from standin.quotamodel import ProjectQuotas, parse_quotas
 
 __all__ = ["World"]
 
@@ -26,6 +27,7 @@ class World:
         self.operations: dict[str, Operation] = {}
         self.monitoring = MonitoringState()
         self.catalog: dict[str, Any] = parse_catalog(None)
+        self.quotas: dict[str, ProjectQuotas] = {}  # Cloud Quotas, by project ID
         if seed is not None:
             self.replace(seed)
 
@@ -33,7 +35,14 @@ class World:
         """Swap in the world described by ``seed``; on :class:`SeedError` nothing changes."""
         if not isinstance(seed, dict):
             raise SeedError("seed: expected an object")
-        unknown = set(seed) - {"projects", "secrets", "operations", "monitoring", "catalog"}
+        unknown = set(seed) - {
+            "projects",
+            "secrets",
+            "operations",
+            "monitoring",
+            "catalog",
+            "quotas",
+        }
         if unknown:
             raise SeedError(f"seed: unknown top-level fields {sorted(unknown)}")
         projects = {
@@ -48,9 +57,11 @@ class World:
         }
         monitoring = MonitoringState.from_seed(seed.get("monitoring"))
         catalog = parse_catalog(seed.get("catalog"))
+        quotas = parse_quotas(seed.get("quotas"))
         with self.lock:
             self.projects, self.secrets, self.operations = projects, secrets, operations
             self.monitoring, self.catalog = monitoring, catalog
+            self.quotas = quotas
 
     def to_seed(self) -> dict[str, Any]:
         """The whole world in seed format, key strings and secret payloads included."""
@@ -61,6 +72,7 @@ class World:
                 "operations": {name: op.to_seed() for name, op in self.operations.items()},
                 "monitoring": self.monitoring.to_seed(),
                 "catalog": copy.deepcopy(self.catalog),
+                "quotas": {pid: q.to_seed() for pid, q in self.quotas.items()},
             }
 
     def project(self, ref: str) -> Project | None:

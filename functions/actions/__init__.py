@@ -12,11 +12,13 @@ from functions.actions.billing import DisableBilling
 from functions.actions.keys import RevokeKeys, RotateKeys
 from functions.actions.notify import Notify
 from functions.actions.offending import RevokeLeakedKey, RevokeOffendingKeys
+from functions.actions.quotas import Throttle
 from functions.actions.service import DisableService
 
 __all__ = ["REGISTRY", "Action", "Context", "Outcome"]
 
 REGISTRY: dict[str, type[Action]] = {
-    cls.name: cls for cls in (Notify, RotateKeys, RevokeKeys, DisableService, DisableBilling)
+    cls.name: cls
+    for cls in (Notify, RotateKeys, RevokeKeys, DisableService, DisableBilling, Throttle)
 }
 REGISTRY.update({cls.name: cls for cls in (RevokeOffendingKeys, RevokeLeakedKey)})

@@ -5,6 +5,8 @@
     status           this period's crossings from the ledger, the actions taken, what is pending
     restore          undo the guard's brakes on a project once the cause is fixed
     send-test-alert  publish a well-formed budget notification to a topic
+    lock-models      set the Gemini quotas of every model but the allowed ones to 0
+    ceiling          per-model quotas so that one day's worst case stays under an amount
     audit            the API keys of the guarded projects: findings, fixes (--fix)
 
 Exit codes: 0 ok, 1 a check or an operation failed, 2 usage or configuration error (a bad policy
@@ -20,7 +22,16 @@ import argparse
 from collections.abc import Sequence
 
 from functions import __version__
-from functions.cli import audit, check, plan, restore, send_test_alert, status
+from functions.cli import (
+    audit,
+    ceiling,
+    check,
+    lock_models,
+    plan,
+    restore,
+    send_test_alert,
+    status,
+)
 from functions.cli.common import UsageError
 from functions.cli.output import Output
 from functions.errors import GuardError, PolicyError
@@ -36,6 +47,8 @@ COMMANDS = {
     "status": status,
     "restore": restore,
     "send-test-alert": send_test_alert,
+    "lock-models": lock_models,
+    "ceiling": ceiling,
     "audit": audit,
 }
 
@@ -43,8 +56,10 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="budget-guard",
-        description="Operator tools for Budget Guard: plan, check, status, restore, test alerts, "
-        "audit.",
+        description=(
+            "Operator tools for Budget Guard: plan, check, status, restore, test alerts, "
+            "lock unused models, a spend ceiling, a key audit."
+        ),
         epilog="Exit codes: 0 ok, 1 a check or an operation failed, 2 usage or configuration error",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -5,11 +5,15 @@
                   (Resource Manager testIamPermissions; protected projects need none of the
                   mutating actions' permissions, since those never run there)
     billing P     P is linked to the policy's billing account (else the budget never sees its spend)
+    quotas P      the Gemini quotas throttle relies on, in force now (when a rule uses throttle)
+    ceiling P     the quotas in force still hold the policy's ceiling (when it has one)
     topic         events_topic exists (when configured)
     secret        keys.secret exists (when configured; each project's when it holds {project})
     actas P       may bind replacement keys to the service accounts P's rotated keys are bound to
                   (iam.serviceAccounts.actAs on each; only when a rule uses rotate_keys)
     iam ledger    the ledger project grants the Firestore entity permissions the guard uses
+    iam watchdog  the metrics scope project grants what the usage watchdog reads (when the
+                  policy has a watchdog section)
     ledger        the ledger database answers (one read of the crossings collection)
 
 Checks run as the caller's credentials. To check the deployed identity, impersonate it:
@@ -26,12 +30,14 @@ from typing import TypeVar
 
 from functions import gcp
 from functions.actions import REGISTRY
+from functions.cli import check_quotas
 from functions.cli.check_act_as import act_as_checks
 from functions.cli.common import add_common, load
 from functions.cli.output import FAIL, PASS, SKIP, Output
 from functions.errors import ActionFailed, TransientError
 from functions.ledger import Ledger
 from functions.policy import Policy
+from functions.watchdog.config import READ_PERMISSIONS
 
 __all__ = [
     "DESCRIPTION",
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             out, f"iam {project}", project, needed_permissions(policy, project), ROLE_FIX
         )
         checks.append(_billing(out, policy, project))
+        checks += check_quotas.quota_checks(out, policy, project)
     checks.append(_topic(out, policy))
     checks += _secrets(out, policy, guarded)
     checks += act_as_checks(out, policy, guarded, _attempt)
@@ -114,6 +121,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
         {p: ["ledger"] for p in sorted(LEDGER_PERMISSIONS)},
         "grant the guard's service account roles/datastore.user on projects/{project}",
     )
+    if policy.watchdog is not None:
+        checks += _iam(
+            out,
+            "iam watchdog",
+            policy.watchdog.scope_project,
+            {p: ["watchdog"] for p in sorted(READ_PERMISSIONS)},
+            "grant the guard's service account the watchdog reader role (infra/watchdog.tf) on "
+            "projects/{project}, the host of the guarded projects' metrics scope",
+        )
     checks.append(_ledger(out, policy))
     failed = sum(1 for c in checks if c["status"] == FAIL)
     out.say()

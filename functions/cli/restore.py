@@ -6,6 +6,9 @@ crossing for the project; dry-run records are ignored, nothing was done then):
     disable_billing  progress.billing_account  -> link billing back to that account
     disable_service  progress.disabled         -> enable those services again
     revoke_keys      progress.deleted          -> undelete those keys (possible for 30 days)
+    throttle         progress.replaced         -> raise the quotas back to the recorded values
+                                                  (an increase Google does not grant at once is
+                                                  reported PEND: the quota stays low until then)
     rotate_keys      progress.deleted          -> left deleted: they may be the leaked keys and
                                                   their replacements are live; --include-rotated
                                                   undeletes them too
@@ -38,7 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions import gcp, restored
-from functions.cli import restore_keys
+from functions.cli import restore_keys, restore_quotas
 from functions.cli.common import (
     UsageError,
     add_common,
@@ -59,22 +62,23 @@ HELP = "undo the guard's brakes on a project: link billing, enable services, und
 DESCRIPTION = __doc__.split("\n", 1)[1].replace("``", "") if __doc__ else ""
 
 APIKEYS, APIKEYS_VERSION = "apikeys", "v2"
-ORDER = {"marker": -1, "billing": 0, "service": 1, "key": 2, "restrictions": 3}
+ORDER = {"marker": -1, "billing": 0, "service": 1, "key": 2, "quota": 3, "restrictions": 4}
 
 
 @dataclass
 class Step:
     """One thing to put back, the action that took it away, and the crossings that recorded it."""
 
-    kind: str  # "marker", "billing", "service" or "key"
+    kind: str  # "marker", "billing", "service", "key" or "quota"
     target: str  # the period (marker), billing account, service name or key name
     action: str
     crossings: list[str] = field(default_factory=list)
     run: bool = True  # False: reported only (a key rotate_keys deleted, without --include-rotated)
     note: str = ""
-    status: str = "planned"  # restored, already, left, failed
+    status: str = "planned"  # restored, already, left, failed, pending
     detail: str = ""
     payload: dict[str, Any] = field(default_factory=dict)  # what a step needs (restrictions)
+    value: Any = None  # quota: the value to put back
 
     @property
     def what(self) -> str:
@@ -84,6 +88,8 @@ class Step:
             "service": f"enable {self.target}",
             "key": f"undelete key {self.target}",
             "restrictions": f"restore the API restrictions of key {self.target}",
+            "quota": f"raise quota {self.target} back to "
+            + ("unlimited" if (self.value or 0) < 0 else str(self.value)),
         }[self.kind]
 
     def data(self) -> dict[str, Any]:
@@ -153,6 +159,9 @@ def plan_steps(records: list[dict[str, Any]], include_rotated: bool) -> list[Ste
             elif name == "revoke_keys":
                 for key in _names(progress.get("deleted")):
                     add("key", key, name, record)
+            elif name == "throttle":
+                for target, value in restore_quotas.quota_rows(progress):
+                    add("quota", target, name, record, value=value)
             elif name == "rotate_keys":
                 replacements = progress.get("replacements") or {}
                 for key in _names(progress.get("deleted")):
@@ -224,19 +233,32 @@ def run(args: argparse.Namespace, out: Output) -> int:
             step.status, step.detail = "left", f"left deleted (--include-{flag} undeletes it)"
         else:
             _execute(step, project)
-        label = {"restored": "DONE", "already": "OK", "left": "LEFT", "failed": "FAIL"}[step.status]
+        label = {
+            "restored": "DONE",
+            "already": "OK",
+            "left": "LEFT",
+            "failed": "FAIL",
+            "pending": "PEND",
+        }[step.status]
         out.say(f"{label:<5} {step.what}: {step.detail}")
     _record(ledger, records, steps, _operator())
     failed = [s for s in steps if s.status == "failed"]
     doc["steps"] = [s.data() for s in steps]
     doc["ok"] = not failed
     out.say()
+    pending = [s for s in steps if s.status == "pending"]
+    doc["pending"] = [s.target for s in pending]
+    if pending:
+        out.say(
+            f"{len(pending)} quota increase(s) pending at Google: those quotas stay low until "
+            "granted (see each PEND line); run restore again to check"
+        )
     if failed:
         out.say(
             f"{len(failed)} step(s) failed; fix them and run restore again (what is back is left "
             "alone)"
         )
-    else:
+    elif not pending:
         out.say(
             f"{project} restored. The crossings stay latched: the guard will not act on them "
             "again this period."
@@ -299,13 +321,17 @@ def _execute(step: Step, project: str) -> None:
     try:
         if step.kind == "restrictions":
             step.status, step.detail = restore_keys.restrictions(project, step.target, step.payload)
-            return
-        step.status, step.detail = {
-            "marker": _marker,
-            "billing": _billing,
-            "service": _service,
-            "key": _key,
-        }[step.kind](project, step.target)
+        elif step.kind == "quota":
+            step.status, step.detail = restore_quotas.restore_quota(
+                project, step.target, step.value
+            )
+        else:
+            step.status, step.detail = {
+                "marker": _marker,
+                "billing": _billing,
+                "service": _service,
+                "key": _key,
+            }[step.kind](project, step.target)
     except ActionFailed as exc:
         step.status, step.detail = "failed", str(exc)
     except TransientError as exc:
@@ -442,7 +468,7 @@ def _record(ledger: Ledger, records: list[dict[str, Any]], steps: list[Step], by
                 )
             del history[:-HISTORY_LIMIT]
             done = [s for s in mine if s.status in ("restored", "already")]
-            if done and all(s.status != "failed" for s in mine):
+            if done and all(s.status not in ("failed", "pending") for s in mine):
                 doc["restored_at"] = now
                 doc["restored_by"] = by
             doc["updated_at"] = now

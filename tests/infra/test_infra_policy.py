@@ -46,6 +46,8 @@ module "policy" {
   key_match_display_names = try(var.extra.key_match_display_names, [])
   key_secret              = try(var.extra.key_secret, null)
   services                = try(var.extra.services, ["generativelanguage.googleapis.com"])
+  throttle                = try(var.extra.throttle, null)
+  ceiling                 = try(var.extra.ceiling, null)
   source_topic            = try(var.extra.source_topic, null)
   watchdog                = try(var.extra.watchdog, null)
 }
@@ -330,3 +332,26 @@ def test_budget_and_function_wiring_resolves_without_a_cycle(
         {"threshold_percent": 1, "spend_basis": "CURRENT_SPEND"}
     ]
     parse_policy(doc)
+
+
+def test_throttle_and_ceiling_render_to_the_policy_and_the_quota_permissions(
+    tf: Terraform,
+) -> None:
+    rules = [{"name": "slow", "threshold": 0.8, "basis": "actual", "actions": ["throttle"]}]
+    throttle = {"quotas": [{"family": "requests_per_minute", "value": 1}]}
+    out = tf.apply(sample(rules=rules, extra={"throttle": throttle, "ceiling": {"daily": "50"}}))
+    doc = rendered(out)
+    assert doc["throttle"] == {
+        "tier": "auto",
+        "quotas": [{"family": "requests_per_minute", "value": 1, "models": ["*"]}],
+    }
+    assert doc["ceiling"] == {"daily": "50", "models": []}
+    policy = parse_policy(doc)
+    assert policy.throttle is not None and policy.ceiling is not None
+    assert set(out["custom_role_permissions"]) == set(REGISTRY["throttle"].permissions)
+
+
+def test_a_throttle_rule_without_quotas_is_refused_at_plan(tf: Terraform) -> None:
+    rules = [{"name": "slow", "threshold": 0.8, "basis": "actual", "actions": ["throttle"]}]
+    error = tf.plan_error(sample(rules=rules, extra={}))
+    assert "A rule uses throttle: set throttle" in error

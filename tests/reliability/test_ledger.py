@@ -262,24 +262,26 @@ def test_ledger_lost_mid_crossing(env: Env) -> None:
     delivery.join()
     ((status, lines, _),) = result
     assert status == 500
-    errors = unavailable_lines(lines)
-    assert [e["rule"] for e in errors] == ["brake", "warn"] or [e["rule"] for e in errors] == [
-        "brake"
-    ]
-    assert "notify" in errors[0]["waiting"]
+    errors = {e["rule"]: e for e in unavailable_lines(lines)}  # firings run concurrently
+    assert set(errors) in ({"brake", "warn"}, {"brake"})
+    assert "notify" in errors["brake"]["waiting"]
     project = assert_rotated_once(standin)
     assert project["billing_account"] == "" and project["services"][worlds.GEMINI] == "DISABLED"
 
     env.proxy.set_mode("pass")
     # The interrupted delivery's lease still holds the crossing: redeliveries are refused (500)
     # until it lapses (LEASE_SECONDS); the brakes ran already. Let the lease lapse now.
+    # Firings run concurrently, so the warn crossing may have been claimed before the cut too.
     status, _, _ = deliver(env.guards[1], message(period))
-    brake = next(
-        r for r in ledger_records(env.database) if r["period"] == period and r["rule"] == "brake"
-    )
+    held = [
+        r
+        for r in ledger_records(env.database)
+        if r["period"] == period and r["state"] == "open" and r["lease_owner"]
+    ]
     if status != 200:
-        assert brake["state"] == "open" and brake["lease_owner"]
-        _expire_lease(env.database, brake["_id"])
+        assert "brake" in {r["rule"] for r in held}
+        for record in held:
+            _expire_lease(env.database, record["_id"])
         until_acked(env.guards[1], message(period))
     assert_rotated_once(standin)
     assert [c["status"] for c in standin.calls(BILLING_PUT)].count(200) == 1

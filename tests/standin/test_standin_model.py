@@ -24,9 +24,8 @@ def test_crc32c_known_vector() -> None:
 
 def test_every_method_has_a_permission_entry() -> None:
     assert set(METHOD_IDS) == set(METHOD_PERMISSIONS)
-    assert (
-        len(METHOD_IDS) == 25
-    )  # + IAM, Resource Manager v3, Monitoring (gRPC), Catalog, keys.patch
+    # + IAM, Resource Manager v3, Cloud Quotas (6), Monitoring (gRPC, 2), Catalog, keys.patch
+    assert len(METHOD_IDS) == 31
 
 
 def test_demo_seed_is_realistic() -> None:

@@ -347,3 +347,25 @@ def test_a_tick_without_a_publish_time_is_logged_and_acknowledged() -> None:
     assert usage.reads == [] and ledger.records() == []
     report = dog.handle(cloud_event({**message, "publishTime": "2026-11-30T10:05:00.123456789Z"}))
     assert report["tick"] == "2026-11-30T10:05:00Z"
+
+
+def test_the_firings_get_what_the_tick_left_of_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions import deadline
+
+    monkeypatch.setenv(deadline.ENV, "90")
+    budgets: list[float | None] = []
+
+    class Spy(Executor):
+        def run(self, n: Any, firings: Any, budget: float | None = None) -> Any:
+            budgets.append(budget)
+            return super().run(n, firings, budget)
+
+    usage = Usage()
+    usage.burn(T0, 10, 100)
+    dog, _, _ = make(ESTIMATE, usage)
+    dog.executor = Spy(dog.policy, dog.executor._ledger_factory, dog.log)
+    dog.tick(T0 + timedelta(minutes=8))
+    (budget,) = budgets
+    assert budget is not None and 0 < budget < 90

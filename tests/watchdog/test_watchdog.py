@@ -228,3 +228,22 @@ def test_after_budget_guard_restore_a_new_burst_acts_again(
     second = [r for r in w.records() if r["crossing"] != first["crossing"]]
     assert len(second) == 1 and second[0]["actions"]["revoke_keys"]["status"] == "done"
     assert GEMINI_KEYS.isdisjoint(w.live_keys())
+
+
+def test_check_tests_the_watchdogs_read_permissions_on_the_metrics_scope(
+    world: Callable[..., World], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = world([ESTIMATE], watchdog={"scope_project": "demo-budget-guard"})
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(w.doc))
+    main(["check", "--policy", str(path), "--json"])
+    checks = {c["check"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["iam watchdog"]["status"] == "PASS"
+    state = w.standin.state
+    state["projects"]["demo-budget-guard"]["granted_permissions"] = ["monitoring.timeSeries.list"]
+    w.standin.set_state(state)
+    main(["check", "--policy", str(path)])
+    out = capsys.readouterr().out
+    assert (
+        "FAIL  iam watchdog: missing monitoring.metricDescriptors.list (needed by watchdog)" in out
+    )

@@ -54,6 +54,11 @@ locals {
       "apikeys.keys.list",
       "serviceusage.operations.get",
     ]
+    throttle = [
+      "cloudquotas.quotas.get",
+      "cloudquotas.quotas.update",
+      "resourcemanager.projects.get",
+    ]
   }
 
   # The actions the rules use, plus those the guard runs outside them (var.extra_actions).
@@ -128,6 +133,7 @@ locals {
       }
       services = var.services
     },
+    { for k, v in { throttle = var.throttle, ceiling = var.ceiling } : k => v if v != null },
     { for k, v in { events_topic = var.events_topic, source_topic = var.source_topic } : k => v if v != null },
     { for k, v in { watchdog = local.watchdog } : k => v if v != null },
     { for k, v in { keys = local.keys } : k => v if length(local.key_actions) > 0 || var.key_secret != null || length(var.key_match_display_names) > 0 },

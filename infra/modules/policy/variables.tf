@@ -50,7 +50,7 @@ variable "budgets" {
 }
 
 variable "rules" {
-  description = "Rules, written once: the budget bases become both the budget's threshold rules and the function's policy; the watchdog bases go to the policy only. name: unique, [a-z][a-z0-9_-]{0,39}. basis: \"actual\" (cost so far) or \"forecast\" (forecast cost for the period), read from budget notifications; \"estimate\" (the usage watchdog's period-to-date estimate), \"rate\" (a project's estimated spend in the last window_minutes >= amount) or \"baseline\" (that spend also >= multiple x its trailing 7-day average). threshold: fraction of the budget amount (actual, forecast, estimate; unitless, 0.5 = 50 %, at most 100). window_minutes (1-1440), amount (> 0, budget currency): rate and baseline. multiple (>= 1): baseline. actions: run in order, each at most once, from notify, rotate_keys, revoke_keys, disable_service, disable_billing."
+  description = "Rules, written once: the budget bases become both the budget's threshold rules and the function's policy; the watchdog bases go to the policy only. name: unique, [a-z][a-z0-9_-]{0,39}. basis: \"actual\" (cost so far) or \"forecast\" (forecast cost for the period), read from budget notifications; \"estimate\" (the usage watchdog's period-to-date estimate), \"rate\" (a project's estimated spend in the last window_minutes >= amount) or \"baseline\" (that spend also >= multiple x its trailing 7-day average). threshold: fraction of the budget amount (actual, forecast, estimate; unitless, 0.5 = 50 %, at most 100). window_minutes (1-1440), amount (> 0, budget currency): rate and baseline. multiple (>= 1): baseline. actions: run in order, each at most once, from notify, rotate_keys, revoke_keys, disable_service, disable_billing, throttle."
   type = list(object({
     name           = string
     threshold      = optional(number)
@@ -228,6 +228,46 @@ variable "extra_actions" {
   validation {
     condition     = alltrue([for a in var.extra_actions : contains(keys(local.permissions_by_action), a)])
     error_message = "Unknown action in extra_actions; the known actions are: ${join(", ", sort(keys(local.permissions_by_action)))}."
+  }
+}
+
+variable "throttle" {
+  description = "What the throttle action lowers (the policy's \"throttle\" section): quotas = [{ family = requests_per_minute | requests_per_day | input_tokens_per_minute, value = whole number >= 0, models = [\"*\"] (every model) or model ids }], tier = auto (every tier's quota ids the project has) | free | tier1 | tier2 | tier3. null: no throttle section (then no rule may use throttle)."
+  type = object({
+    tier = optional(string, "auto")
+    quotas = list(object({
+      family = string
+      value  = number
+      models = optional(list(string), ["*"])
+    }))
+  })
+  default = null
+
+  validation {
+    condition     = var.throttle != null || !contains(flatten([for r in var.rules : r.actions]), "throttle")
+    error_message = "A rule uses throttle: set throttle = { quotas = [...] } to say which quotas it lowers."
+  }
+  validation {
+    condition     = var.throttle == null || try(length(var.throttle.quotas) > 0 && alltrue([for q in var.throttle.quotas : contains(["requests_per_minute", "requests_per_day", "input_tokens_per_minute"], q.family) && q.value >= 0 && floor(q.value) == q.value && length(q.models) > 0]), false)
+    error_message = "throttle.quotas: at least one, each with family requests_per_minute, requests_per_day or input_tokens_per_minute, a whole value >= 0 and at least one model (or \"*\")."
+  }
+  validation {
+    condition     = var.throttle == null || try(contains(["auto", "free", "tier1", "tier2", "tier3"], var.throttle.tier), false)
+    error_message = "throttle.tier must be auto, free, tier1, tier2 or tier3."
+  }
+}
+
+variable "ceiling" {
+  description = "The daily spend ceiling the quotas set by `budget-guard ceiling --apply` (or infra quota_values) must hold; `budget-guard check` reports whether they still do. daily: amount as a string (\"50\"); models: the models it covers (empty: every model with a ceiling quota). null: none."
+  type = object({
+    daily  = string
+    models = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.ceiling == null || try(tonumber(var.ceiling.daily) > 0, false)
+    error_message = "ceiling.daily must be an amount > 0, as a string like \"50\"."
   }
 }
 
