@@ -18,7 +18,10 @@ Logs (a contract the alert policies and dashboard read): one INFO ``watchdog tic
 ``projects``, ``minutes_read``), one INFO ``watchdog estimate`` per (budget, project) (``budget``,
 ``project``, ``estimate``, ``budget_amount``, ``currency``), one WARNING naming the unknown models.
 Errors: a malformed tick event is logged and acknowledged; ``TransientError`` (Monitoring,
-Firestore, an action) is raised after every budget's firings ran, so Pub/Sub redelivers the tick.
+Firestore, an action) is raised after every budget's firings ran, so Pub/Sub redelivers the tick;
+``ActionFailed`` out of a tick (Monitoring refuses the read for good: a missing permission, no
+input-token metric) is one ERROR naming the fix, and acknowledged: a redelivery would fail the
+same way, and the next tick re-reads from the last good tick's window.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any, Protocol
 
 from functions import deadline, keyrate
 from functions.decision import Firing
-from functions.errors import MalformedMessage, TransientError
+from functions.errors import ActionFailed, MalformedMessage, TransientError
 from functions.log import Logger, logger
 from functions.notification import _timestamp, from_cloud_event
 from functions.policy import Policy
@@ -150,7 +153,11 @@ class Watchdog:
         except (MalformedMessage, ValueError) as exc:
             self.log.warning(f"malformed tick ignored: {exc}", rejected="malformed")
             return {}
-        return self.tick(now)
+        try:
+            return self.tick(now)
+        except ActionFailed as exc:  # without a line, only an unlevelled traceback on stderr
+            self.log.error(f"watchdog tick failed: {exc.reason}", tick=iso(now), remedy=exc.remedy)
+            return {}
 
     def tick(self, now: datetime) -> dict[str, Any]:
         """Run one tick as of ``now`` (the publish time); return what it saw and did.
