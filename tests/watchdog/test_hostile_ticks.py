@@ -1,0 +1,68 @@
+"""Unit: hostile or odd watchdog ticks (review): logged with a reason and acknowledged, never
+looping on redelivery, never acting, never moving the state so later real ticks skip usage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from functions.alerts import cloud_event
+from tests.watchdog.test_rules_unit import RATE, Usage, lines, make
+
+
+def _tick(publish_time: Any, **extra: Any) -> Any:
+    message = {"data": "dGljaw==", "messageId": "t-1", **extra}
+    if publish_time is not None:
+        message["publishTime"] = publish_time
+    return cloud_event(message)
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (cloud_event({"data": "dGljaw==", "publishTime": "2026-11-30T10:05:00Z"}, "x.y"), "type"),
+        (_tick(None), "no publishTime"),
+        (_tick("yesterday"), "RFC 3339"),
+        (_tick(12345), "string"),
+        (_tick("0001-01-01T00:00:00Z"), "publishTime"),
+        (_tick("9999-12-31T23:59:59Z"), "publishTime"),
+    ],
+)
+def test_a_malformed_tick_is_logged_with_its_reason_and_acknowledged(
+    event: Any, reason: str
+) -> None:
+    usage = Usage()
+    dog, ledger, out = make(RATE, usage)
+    assert dog.handle(event) == {}
+    (line,) = lines(out)
+    assert line["severity"] == "WARNING" and reason in line["message"], line
+    assert usage.reads == [] and ledger.records() == []
+
+
+def _at(moment: Any) -> Any:
+    return _tick(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
+def test_a_tick_from_the_future_is_refused_and_later_ticks_still_catch_up() -> None:
+    """Pub/Sub sets publishTime: one ahead of the instance's clock is forged. Accepted, it moved
+    ``last_tick`` a month ahead, so after missed ticks the real ones no longer caught up."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    usage = Usage()
+    dog, ledger, out = make(RATE, usage)
+    dog.handle(_at(now - timedelta(hours=2)))  # a real tick, then an hour of missed ones
+    assert dog.handle(_at(now + timedelta(days=30))) == {}
+    warning = lines(out)[-1]
+    assert warning["severity"] == "WARNING" and "ahead of" in warning["message"], warning
+    assert dog._client("state").state().last_tick == now - timedelta(hours=2)
+    report = dog.handle(_at(now))
+    assert report["minutes_read"] == 2 * 60 + 15  # from the last real tick's window
+    assert ledger.records() == []
+
+
+def test_a_simulated_clock_accepts_future_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUDGET_GUARD_SIMULATED_TIME", "1")
+    dog, _, _ = make(RATE, Usage())
+    later = datetime.now(UTC) + timedelta(days=30)
+    assert dog.handle(_at(later))["tick"] == later.strftime("%Y-%m-%dT%H:%M:%SZ")
