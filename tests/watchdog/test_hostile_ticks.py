@@ -3,13 +3,14 @@ looping on redelivery, never acting, never moving the state so later real ticks 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from functions.alerts import cloud_event
-from tests.watchdog.test_rules_unit import RATE, Usage, lines, make
+from tests.watchdog.test_rules_unit import ESTIMATE, RATE, T0, Usage, lines, make
 
 
 def _tick(publish_time: Any, **extra: Any) -> Any:
@@ -66,3 +67,36 @@ def test_a_simulated_clock_accepts_future_ticks(monkeypatch: pytest.MonkeyPatch)
     dog, _, _ = make(RATE, Usage())
     later = datetime.now(UTC) + timedelta(days=30)
     assert dog.handle(_at(later))["tick"] == later.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+BRAKE = [{**ESTIMATE[0], "actions": ["disable_billing"]}]
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [({"dry_run": True}, "would_run"), ({"protected_projects": ["gemini-prod"]}, "skipped")],
+)
+def test_a_watchdog_firing_in_dry_run_or_on_a_protected_project_changes_nothing(
+    changes: dict[str, Any], status: str
+) -> None:
+    usage = Usage()
+    usage.burn(T0, 10, 100)
+    dog, ledger, _ = make(BRAKE, usage, **changes)  # no GCP client: any call would fail
+    report = dog.tick(T0 + timedelta(minutes=9))
+    (record,) = ledger.records()
+    assert record["source"] == "watchdog"
+    assert record["actions"]["disable_billing"]["status"] == status, record
+    assert [r["actions"]["disable_billing"]["status"] for r in report["results"]] == [status]
+
+
+def test_a_redelivered_tick_and_two_ticks_at_once_act_once() -> None:
+    usage = Usage()
+    usage.burn(T0, 10, 100)
+    dog, ledger, _ = make(RATE, usage)
+    tick = T0 + timedelta(minutes=9)
+    with ThreadPoolExecutor(2) as pool:  # two instances, the same minute
+        list(pool.map(dog.tick, [tick, tick + timedelta(seconds=30)]))
+    dog.tick(tick)  # Pub/Sub redelivers it
+    dog.tick(tick + timedelta(minutes=5))  # the same burst, still hot
+    (record,) = ledger.records()
+    assert record["rule"] == "burst" and record["actions"]["notify"]["status"] == "done"
