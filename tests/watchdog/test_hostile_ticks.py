@@ -100,3 +100,24 @@ def test_a_redelivered_tick_and_two_ticks_at_once_act_once() -> None:
     dog.tick(tick + timedelta(minutes=5))  # the same burst, still hot
     (record,) = ledger.records()
     assert record["rule"] == "burst" and record["actions"]["notify"]["status"] == "done"
+
+
+def test_a_restore_is_not_undone_by_the_spend_that_tripped_it_a_tick_later() -> None:
+    """After a restore the window counts only the spend since it, on every tick until the
+    window has passed, not just the first (a quiet first tick dropped the burst, and the next
+    tick's window counted the pre-restore spend again: a new burst, the brake again)."""
+    hourly = [{**RATE[0], "window_minutes": 60}]
+    usage = Usage()
+    usage.burn(T0, 10, 100)  # the leak, stopped at 10:10
+    dog, ledger, _ = make(hourly, usage)
+    for minutes in (5, 10):
+        dog.tick(T0 + timedelta(minutes=minutes))
+    (first,) = ledger.records()
+    restore = (T0 + timedelta(minutes=12)).isoformat()
+    ledger.annotate(first["crossing"], lambda r: r.update(restored_at=restore))
+    for minutes in range(15, 76, 5):  # quiet after the restore, the hour's window still holds it
+        dog.tick(T0 + timedelta(minutes=minutes))
+    assert len(ledger.records()) == 1, [r["period"] for r in ledger.records()]
+    usage.burn(T0 + timedelta(minutes=80), 10, 100)  # a new leak after the restore: acts again
+    dog.tick(T0 + timedelta(minutes=85))
+    assert len(ledger.records()) == 2
