@@ -10,7 +10,8 @@ Each firing carries a crossing the same ledger acts on once, like a budget notif
             window of quiet, or when an operator restores its crossing (``restored_at`` on the
             ledger record): the next hot tick starts a new burst, whose window counts only the
             spend after the restore (on every tick until a window has passed since it), so a
-            restore re-arms the rule without re-firing on the very spend that tripped it. Steady use below the bar never starts one.
+            restore re-arms the rule without re-firing on the very spend that tripped it.
+            Steady use below the bar never starts one.
 A rate or baseline crossing is filed under the first budget (in policy order) listing the project,
 so a project in two budgets is acted on once. Pure: the restore lookup is passed in.
 """
