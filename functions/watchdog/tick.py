@@ -17,10 +17,11 @@ Pub/Sub ``publishTime`` is the watchdog's "now" (so tests and simulations drive 
 Logs (a contract the alert policies and dashboard read): one INFO ``watchdog tick`` (``tick``,
 ``projects``, ``minutes_read``), one INFO ``watchdog estimate`` per (budget, project) (``budget``,
 ``project``, ``estimate``, ``budget_amount``, ``currency``), one WARNING naming the unknown models.
-Errors: a malformed tick event is logged and acknowledged (so is a ``publishTime`` more than
-``CLOCK_SKEW`` ahead of the instance's clock: Pub/Sub sets it, so it is forged, and accepted it
-would move ``last_tick`` ahead and stop later ticks catching up; ``BUDGET_GUARD_SIMULATED_TIME``
-lifts that bound for the demo's simulated clock); ``TransientError`` (Monitoring,
+Errors: a malformed tick event is logged and acknowledged, and so is a ``publishTime`` more than
+``CLOCK_SKEW`` ahead of the instance's clock (Pub/Sub sets it, so it is forged; accepted, it would
+move ``last_tick`` ahead and stop later ticks catching up; ``BUDGET_GUARD_SIMULATED_TIME`` lifts
+that bound for the demo's simulated clock). ``ActionFailed`` (Monitoring refusing for good) is one
+ERROR with its remedy, acknowledged: the next tick catches up. ``TransientError`` (Monitoring,
 Firestore, an action) is raised after every budget's firings ran, so Pub/Sub redelivers the tick.
 """
 
@@ -36,7 +37,7 @@ from typing import Any, Protocol
 
 from functions import deadline
 from functions.decision import Firing
-from functions.errors import MalformedMessage, TransientError
+from functions.errors import ActionFailed, MalformedMessage, TransientError
 from functions.log import Logger, logger
 from functions.notification import CLOCK_SKEW, _timestamp, from_cloud_event
 from functions.policy import Policy
@@ -168,7 +169,11 @@ class Watchdog:
         except (MalformedMessage, ValueError) as exc:
             self.log.warning(f"malformed tick ignored: {exc}", rejected="malformed")
             return {}
-        return self.tick(now)
+        try:
+            return self.tick(now)
+        except ActionFailed as exc:  # redelivery would fail alike; the next tick catches up
+            self.log.error(f"watchdog tick failed: {exc.reason}", remedy=exc.remedy, tick=iso(now))
+            return {}
 
     def tick(self, now: datetime) -> dict[str, Any]:
         """Run one tick as of ``now`` (the publish time); return what it saw and did.

@@ -121,3 +121,24 @@ def test_a_restore_is_not_undone_by_the_spend_that_tripped_it_a_tick_later() -> 
     usage.burn(T0 + timedelta(minutes=80), 10, 100)  # a new leak after the restore: acts again
     dog.tick(T0 + timedelta(minutes=85))
     assert len(ledger.records()) == 2
+
+
+def test_a_permanent_read_failure_is_one_error_with_its_remedy_and_acknowledged() -> None:
+    """Monitoring refusing for good (403, no such metric) is ActionFailed: it escaped the tick,
+    so the function answered 500 with no ERROR line naming the fix, and Pub/Sub redelivered
+    the tick for as long as the topic kept it. The next tick catches up from the last one."""
+    from functions.errors import ActionFailed
+
+    usage = Usage()
+
+    def refused(start: Any, end: Any) -> Any:
+        raise ActionFailed("Monitoring answered 403", "grant monitoring.timeSeries.list")
+
+    usage.tokens = refused  # type: ignore[method-assign]
+    dog, ledger, out = make(RATE, usage)
+    now = datetime.now(UTC)
+    assert dog.handle(_at(now)) == {}
+    (line,) = [x for x in lines(out) if x["severity"] == "ERROR"]
+    assert "Monitoring answered 403" in line["message"]
+    assert line["remedy"] == "grant monitoring.timeSeries.list"
+    assert ledger.records() == [] and dog._client("state").state().last_tick is None
