@@ -72,21 +72,27 @@ def test_a_simulated_clock_accepts_future_ticks(monkeypatch: pytest.MonkeyPatch)
 BRAKE = [{**ESTIMATE[0], "actions": ["disable_billing"]}]
 
 
+THROTTLE = {"quotas": [{"family": "requests_per_minute", "value": 1}]}
+
+
+@pytest.mark.parametrize("brake", ["disable_billing", "throttle"])
 @pytest.mark.parametrize(
     ("changes", "status"),
     [({"dry_run": True}, "would_run"), ({"protected_projects": ["gemini-prod"]}, "skipped")],
 )
 def test_a_watchdog_firing_in_dry_run_or_on_a_protected_project_changes_nothing(
-    changes: dict[str, Any], status: str
+    brake: str, changes: dict[str, Any], status: str
 ) -> None:
     usage = Usage()
     usage.burn(T0, 10, 100)
-    dog, ledger, _ = make(BRAKE, usage, **changes)  # no GCP client: any call would fail
+    rules = [{**BRAKE[0], "actions": [brake]}]
+    # No GCP endpoint nor credentials: a brake that ran would fail, not answer done.
+    dog, ledger, _ = make(rules, usage, throttle=THROTTLE, **changes)
     report = dog.tick(T0 + timedelta(minutes=9))
     (record,) = ledger.records()
     assert record["source"] == "watchdog"
-    assert record["actions"]["disable_billing"]["status"] == status, record
-    assert [r["actions"]["disable_billing"]["status"] for r in report["results"]] == [status]
+    assert record["actions"][brake]["status"] == status, record
+    assert [r["actions"][brake]["status"] for r in report["results"]] == [status]
 
 
 def test_a_redelivered_tick_and_two_ticks_at_once_act_once() -> None:
