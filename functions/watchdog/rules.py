@@ -137,7 +137,10 @@ def _burst_firings(
             elif current is None:
                 bursts.pop(key, None)
             continue
-        burst = Burst(current.start if current else now, now, since)
+        if current is None:
+            burst = Burst(now, now, since)
+        else:  # a redelivered tick is older than the last one: it never moves last_hot back
+            burst = Burst(current.start, max(current.last_hot, now), since)
         bursts[key] = burst
         why = (
             f"watchdog estimate {money(spent)} {_currency(policy, budget_id)} in the last "

@@ -148,3 +148,16 @@ def test_a_permanent_read_failure_is_one_error_with_its_remedy_and_acknowledged(
     assert "Monitoring answered 403" in line["message"]
     assert line["remedy"] == "grant monitoring.timeSeries.list"
     assert ledger.records() == [] and dog._client("state").state().last_tick is None
+
+
+def test_a_tick_redelivered_after_a_newer_one_does_not_split_the_burst() -> None:
+    """A redelivered tick is older than the last one: it moved the burst's ``last_hot`` back,
+    so the next tick found a window of quiet that never was and braked a second time."""
+    usage = Usage()
+    usage.burn(T0, 60, 5)  # one steady leak: $50 per 10 minutes, over the $20 bar
+    dog, ledger, _ = make(RATE, usage)
+    for minutes in (5, 10):
+        dog.tick(T0 + timedelta(minutes=minutes))
+    dog.tick(T0 + timedelta(minutes=5))  # Pub/Sub redelivers the 10:05 tick
+    dog.tick(T0 + timedelta(minutes=15))
+    assert [r["period"] for r in ledger.records()] == ["2026-11-30T10:05:00Z"]
