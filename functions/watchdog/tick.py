@@ -39,7 +39,7 @@ from functions import deadline
 from functions.decision import Firing
 from functions.errors import ActionFailed, MalformedMessage, TransientError
 from functions.log import Logger, logger
-from functions.notification import CLOCK_SKEW, _timestamp, from_cloud_event
+from functions.notification import _timestamp, from_cloud_event
 from functions.policy import Policy
 from functions.prices import Prices, load_prices
 from functions.watchdog import spend
@@ -56,6 +56,8 @@ __all__ = ["MAX_CATCH_UP", "Buckets", "Reader", "Watchdog"]
 MAX_CATCH_UP = timedelta(hours=24)
 MINUTE = timedelta(minutes=1)
 SIMULATED_TIME_ENV = "BUDGET_GUARD_SIMULATED_TIME"
+# Pub/Sub stamps publishTime before it delivers: later than the receiving clock only by skew.
+CLOCK_SKEW = timedelta(minutes=5)
 # Before Cloud Pub/Sub existed, or past what datetime arithmetic allows: garbage, not a tick.
 EARLIEST, LATEST = datetime(2015, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 

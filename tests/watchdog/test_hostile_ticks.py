@@ -161,3 +161,12 @@ def test_a_tick_redelivered_after_a_newer_one_does_not_split_the_burst() -> None
     dog.tick(T0 + timedelta(minutes=5))  # Pub/Sub redelivers the 10:05 tick
     dog.tick(T0 + timedelta(minutes=15))
     assert [r["period"] for r in ledger.records()] == ["2026-11-30T10:05:00Z"]
+
+
+def test_a_tick_within_the_clock_skew_is_taken() -> None:
+    dog, _, _ = make(RATE, Usage())
+    soon = datetime.now(UTC) + timedelta(minutes=2)
+    assert dog.handle(_at(soon))["tick"] == soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    dog, _, out = make(RATE, Usage())
+    assert dog.handle(_at(soon + timedelta(minutes=10))) == {}
+    assert "ahead of" in lines(out)[-1]["message"]
