@@ -181,7 +181,9 @@ def run(dry_run: bool, workdir: Path) -> int:
         )
         function = services.function_server(workdir, guard_env)
         watchdog = services.function_server(
-            workdir, {**guard_env, **standin.env}, target="usage_watchdog"
+            workdir,
+            {**guard_env, **standin.env, "BUDGET_GUARD_SIMULATED_TIME": "1"},  # next month's ticks
+            target="usage_watchdog",
         )
         for f in (function, watchdog):
             stack.callback(f.stop)

@@ -113,3 +113,16 @@ def test_a_holder_that_loses_its_lease_mid_firing_stops_and_says_so_once(
     record = ledger.get(firing.crossing.doc_id)
     assert record is not None and record["lease_owner"] not in (None, "")
     assert record["actions"]["brake"]["status"] == "pending", "A recorded nothing after the loss"
+
+
+def test_the_claims_first_write_is_redacted_like_every_later_one() -> None:
+    """A key string pasted into free text (a reason) never reaches the ledger, not even briefly."""
+    from dataclasses import replace
+
+    ledger = MemoryLedger()
+    leaked = "AIza" + "x" * 35
+    firing = replace(_firing(Run(ledger)), reason=f"spend after {leaked} was pasted")
+    claim = ledger.claim(firing, "m")
+    assert claim is not None
+    stored = ledger.get(firing.crossing.doc_id)
+    assert stored is not None and leaked not in repr(stored) and "[REDACTED]" in stored["reason"]

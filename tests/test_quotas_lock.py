@@ -116,6 +116,7 @@ def test_a_protected_project_is_refused(
     policy.write_text(json.dumps(policy_doc(protected_projects=[PROJECT])))
     code = main(["lock-models", "--project", PROJECT, "--allow", "x", "--policy", str(policy)])
     assert code == 2 and "protected project" in capsys.readouterr().err
-    code = main(["ceiling", "--policy", str(policy), "--project", PROJECT, "--apply", "--yes"])
-    assert code == 2  # no --daily and no ceiling in the policy; protected anyway
+    args = ["--policy", str(policy), "--project", PROJECT, "--apply", "--yes"]
+    code = main(["ceiling", "--daily", "50", *args])
+    assert code == 2 and "protected project" in capsys.readouterr().err
     assert standin.calls(CREATE) == []

@@ -107,7 +107,7 @@ class Ledger(ABC):
         now = now or datetime.now(UTC)
         doc_id = firing.crossing.doc_id
         owner = uuid.uuid4().hex
-        record = self._new_record(firing, message_id, owner, now)
+        record = redact(self._new_record(firing, message_id, owner, now))  # as every later write
         created = self._create(doc_id, record)
         if created is not None:
             return Claim(doc_id, record, owner, resumed=False, version=created)

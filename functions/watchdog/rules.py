@@ -9,8 +9,9 @@ Each firing carries a crossing the same ledger acts on once, like a budget notif
             hot ticks follow each other less than ``window_minutes`` apart. It ends after a
             window of quiet, or when an operator restores its crossing (``restored_at`` on the
             ledger record): the next hot tick starts a new burst, whose window counts only the
-            spend after the restore, so a restore re-arms the rule without re-firing on the very
-            spend that tripped it. Steady use below the bar never starts one.
+            spend after the restore (on every tick until a window has passed since it), so a
+            restore re-arms the rule without re-firing on the very spend that tripped it.
+            Steady use below the bar never starts one.
 A rate or baseline crossing is filed under the first budget (in policy order) listing the project,
 so a project in two budgets is acted on once. Pure: the restore lookup is passed in.
 """
@@ -118,11 +119,11 @@ def _burst_firings(
         key = f"{rule.name}|{project}"
         budget_id = _owner(policy, project)
         current = bursts.get(key)
-        since = None
+        since, restored_burst = None, None
         if current is not None:
             at = restored(_crossing(policy, rule, budget_id, project, current.start).doc_id)
             if at is not None:
-                since, current = at, None
+                since, current, restored_burst = at, None, current
             elif now - current.last_hot >= window:
                 current = None
             else:
@@ -130,10 +131,16 @@ def _burst_firings(
         spent = window_spend(project, rule.window_minutes, since)
         bar, said = _bar(rule, project, trailing)
         if spent < bar:
-            if current is None:
+            if restored_burst is not None and since is not None and now - since < window:
+                # Kept until the window no longer holds the spend from before the restore.
+                bursts[key] = restored_burst
+            elif current is None:
                 bursts.pop(key, None)
             continue
-        burst = Burst(current.start if current else now, now, since)
+        if current is None:
+            burst = Burst(now, now, since)
+        else:  # a redelivered tick is older than the last one: it never moves last_hot back
+            burst = Burst(current.start, max(current.last_hot, now), since)
         bursts[key] = burst
         why = (
             f"watchdog estimate {money(spent)} {_currency(policy, budget_id)} in the last "

@@ -17,22 +17,27 @@ Pub/Sub ``publishTime`` is the watchdog's "now" (so tests and simulations drive 
 Logs (a contract the alert policies and dashboard read): one INFO ``watchdog tick`` (``tick``,
 ``projects``, ``minutes_read``), one INFO ``watchdog estimate`` per (budget, project) (``budget``,
 ``project``, ``estimate``, ``budget_amount``, ``currency``), one WARNING naming the unknown models.
-Errors: a malformed tick event is logged and acknowledged; ``TransientError`` (Monitoring,
+Errors: a malformed tick event is logged and acknowledged, and so is a ``publishTime`` more than
+``CLOCK_SKEW`` ahead of the instance's clock (Pub/Sub sets it, so it is forged; accepted, it would
+move ``last_tick`` ahead and stop later ticks catching up; ``BUDGET_GUARD_SIMULATED_TIME`` lifts
+that bound for the demo's simulated clock). ``ActionFailed`` (Monitoring refusing for good) is one
+ERROR with its remedy, acknowledged: the next tick catches up. ``TransientError`` (Monitoring,
 Firestore, an action) is raised after every budget's firings ran, so Pub/Sub redelivers the tick.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from functions import deadline, keyrate
 from functions.decision import Firing
-from functions.errors import MalformedMessage, TransientError
+from functions.errors import ActionFailed, MalformedMessage, TransientError
 from functions.log import Logger, logger
 from functions.notification import _timestamp, from_cloud_event
 from functions.policy import Policy
@@ -50,6 +55,22 @@ __all__ = ["MAX_CATCH_UP", "Buckets", "Reader", "Watchdog"]
 
 MAX_CATCH_UP = timedelta(hours=24)
 MINUTE = timedelta(minutes=1)
+SIMULATED_TIME_ENV = "BUDGET_GUARD_SIMULATED_TIME"
+# Pub/Sub stamps publishTime before it delivers: later than the receiving clock only by skew.
+CLOCK_SKEW = timedelta(minutes=5)
+# Before Cloud Pub/Sub existed, or past what datetime arithmetic allows: garbage, not a tick.
+EARLIEST, LATEST = datetime(2015, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _tick_time(raw: Any) -> datetime:
+    """A tick's publishTime, or ``ValueError`` saying why it cannot be one."""
+    now = _timestamp(raw)
+    latest = LATEST if os.environ.get(SIMULATED_TIME_ENV) else datetime.now(UTC) + CLOCK_SKEW
+    if now < EARLIEST:
+        raise ValueError(f"publishTime {iso(now)} is before {iso(EARLIEST)}")
+    if now > latest:
+        raise ValueError(f"publishTime {iso(now)} is ahead of this instance's clock")
+    return now
 
 
 class Reader(Protocol):
@@ -146,11 +167,15 @@ class Watchdog:
             raw = message.get("publishTime") or message.get("publish_time")
             if raw is None:
                 raise MalformedMessage("tick has no publishTime")
-            now = _timestamp(raw)
+            now = _tick_time(raw)
         except (MalformedMessage, ValueError) as exc:
             self.log.warning(f"malformed tick ignored: {exc}", rejected="malformed")
             return {}
-        return self.tick(now)
+        try:
+            return self.tick(now)
+        except ActionFailed as exc:  # redelivery would fail alike; the next tick catches up
+            self.log.error(f"watchdog tick failed: {exc.reason}", remedy=exc.remedy, tick=iso(now))
+            return {}
 
     def tick(self, now: datetime) -> dict[str, Any]:
         """Run one tick as of ``now`` (the publish time); return what it saw and did.

@@ -86,8 +86,8 @@ def handle(backend: Backend, http: str, name: str, query: dict[str, str], raw: b
             calls = body.get("calls") if isinstance(body, dict) else None
             if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
                 raise invalid_argument('monitoring/gemini: {"calls": [{"project", "model", ...}]}')
-            points = [p for c in calls for p in _gemini(c)]
-            return {"written": monitoring.write(points)}
+            recorded = [p for c in calls for p in _gemini(c)]
+            return {"written": monitoring.write(recorded)}
         if name == "monitoring/delays":
             monitoring.set_delays(body)
             return {"delays": dict(monitoring.delays)}

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from functions import gcp
+from functions.watchdog import monitoring
+from standin import StandIn
 from tests.infra.helpers import INFRA, Module, load_module
+from tests.infra.runs import Run, watchdog_run
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +52,25 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         TF_CLI_CONFIG_FILE=str(cli_config),
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def watchdog(
+    standin_server: StandIn, firestore_emulator: object, unique_name: Callable[[str], str]
+) -> Iterator[Run]:
+    """One real run of the usage watchdog (tests/infra/runs.py), shared by the session's tests:
+    the guard's and the Monitoring clients pointed at a fresh stand-in, as ``monitoring_env``."""
+    standin_server.set_state(None)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(gcp.ENV_ENDPOINT, standin_server.url)
+        env.setenv(monitoring.ENV_MONITORING_ENDPOINT, standin_server.monitoring_endpoint)
+        env.setenv("BUDGET_GUARD_RETRY_DEADLINE", "0.3")
+        env.setenv("BUDGET_GUARD_RETRY_INITIAL", "0.01")
+        gcp.reset()
+        monitoring.reset()
+        try:
+            yield watchdog_run(standin_server, unique_name("wd"))
+        finally:
+            gcp.reset()
+            monitoring.reset()
+            standin_server.set_state(None)

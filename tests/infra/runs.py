@@ -6,10 +6,9 @@ brake that works and one that fails, a redelivery, a duplicate, a malformed, a s
 foreign message, then the same crossing under a dry-run policy. Every stdout line it writes is
 wrapped in the LogEntry Cloud Run would make of it.
 
-``watchdog_contract_lines`` is NOT output of the usage watchdog (not merged yet): it writes, with
-the real ``functions.log.Logger``, exactly the fields of the watchdog's log contract (issue 10),
-so the watchdog's metrics can be tested now; switch it to the watchdog's real output after the
-merge.
+``watchdog_run`` drives the real usage watchdog (its tick handler, reader over gRPC, Firestore
+buckets, state and ledger, the guard's executor) through five ticks; its lines are wrapped as the
+LogEntries of the "<name>-watchdog" service.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import contextlib
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.actions.billing import DisableBilling
@@ -28,11 +28,14 @@ from functions.handler import Guard
 from functions.ledger.memory import MemoryLedger
 from functions.log import Logger
 from functions.policy import parse_policy
+from functions.watchdog.tick import Watchdog
 from standin import StandIn
 from tests.infra.logquery import log_entry
-from tests.sample import event, policy_doc
+from tests.sample import BUDGET, event, policy_doc
+from tests.watchdog.world import HOST, OUT, PRO, T0, TOKENS_PER_DOLLAR
+from tests.watchdog.world import policy_doc as watchdog_policy_doc
 
-__all__ = ["GUARD", "WATCHDOG", "Run", "guard_run", "watchdog_contract_lines"]
+__all__ = ["GUARD", "PROJECT", "STAGING_BUDGET", "WATCHDOG", "Run", "guard_run", "watchdog_run"]
 
 GUARD = "budget-guard"  # var.name's default: the guard's Cloud Run service
 WATCHDOG = f"{GUARD}-watchdog"
@@ -46,6 +49,19 @@ RULES = [
         "actions": ["notify", "disable_billing", "disable_service"],
     },
 ]
+# The watchdog's run: its own rule and budgets (the second without an amount).
+LEAK = {
+    "name": "leak",
+    "basis": "rate",
+    "window_minutes": 10,
+    "amount": 100,
+    "actions": ["notify", "disable_service"],
+}
+STAGING_BUDGET = "5b1e0c7a-93d2-4f4e-8a61-0c2f7d9e4b38"
+WATCHDOG_BUDGETS = {
+    BUDGET: {"projects": [PROJECT, "shared-infra"], "currency": "USD", "amount": 1000},
+    STAGING_BUDGET: {"projects": ["gemini-staging"], "currency": "USD"},
+}
 INCIDENT = {"incident": {"incident_id": "0.abc", "state": "open", "policy_name": "p"}}
 
 
@@ -114,26 +130,56 @@ def guard_run(standin: StandIn) -> Run:
     return run
 
 
-def watchdog_contract_lines() -> list[dict[str, Any]]:
-    """The watchdog's contract lines (see the module docstring), as its service's LogEntries."""
+def _burn(standin: StandIn, project: str, dollars_per_minute: float, minutes: int) -> None:
+    """Output tokens of gemini-2.5-pro per minute from T0, the way Gemini writes them."""
+    tokens = int(dollars_per_minute * TOKENS_PER_DOLLAR)
+    standin.add_points(
+        [
+            {
+                "metric": OUT,
+                "project": project,
+                "labels": {"model": PRO},
+                "minute": (T0 + timedelta(minutes=i)).isoformat(),
+                "value": tokens,
+            }
+            for i in range(minutes)
+        ]
+    )
+
+
+def _tick(at: datetime) -> Any:
+    """The Scheduler's tick as Eventarc delivers it: its publish time is the watchdog's now."""
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return cloud_event({"data": "", "messageId": f"tick-{stamp}", "publishTime": stamp})
+
+
+def watchdog_run(standin: StandIn, database: str) -> Run:
+    """A real run of the usage watchdog (``main.usage_watchdog``'s objects: the guard's policy
+    and executor) over the stand-in's Monitoring (gRPC) and the Firestore emulator's ``database``:
+    a leak on gemini-prod crosses the rate rule (notify works, disabling the Gemini API is not
+    granted: an ERROR), a second budget has no amount, then Monitoring refuses a read for good.
+    ``standin``'s clients must point at it already (guard and Monitoring endpoints)."""
+    doc = watchdog_policy_doc([LEAK], database, budgets=WATCHDOG_BUDGETS)
+    doc["watchdog"]["scope_project"] = HOST
+    with standin.world.lock:
+        standin.world.projects[PROJECT].granted_permissions = sorted(DisableBilling.permissions)
+    standin.set_scope(HOST, [p for b in WATCHDOG_BUDGETS.values() for p in b["projects"]])
+    _burn(standin, PROJECT, 30, 40)  # $30 a minute: past $100 in 10 minutes within two ticks
+    _burn(standin, "gemini-staging", 0.5, 40)
     stream = io.StringIO()
-    log = Logger({"component": "budget-guard"}, stream)
-    log.info("watchdog tick", tick="2026-11-20T10:05:00Z", projects=1, minutes_read=5)
-    budget = "de72f49d-779b-4945-a127-4d6ce8def0bb"
-    log.info(
-        "watchdog estimate",
-        budget=budget,
-        project=PROJECT,
-        estimate=412.37,
-        budget_amount=1000,
-        currency="USD",
-    )
-    log.info(
-        "watchdog estimate",
-        budget=budget,
-        project="gemini-dev",
-        estimate=3.5,
-        budget_amount=None,
-        currency="USD",
-    )
-    return [log_entry(json.loads(line), WATCHDOG) for line in stream.getvalue().splitlines()]
+    log = Logger(stream=stream)
+    guard = Guard(parse_policy(doc), log=log)  # its Firestore ledger, as deployed
+    watchdog = Watchdog(guard.policy, guard.executor, log=log)
+    run = Run()
+    for minute in (5, 10, 15, 20):
+        standin.set_clock(T0 + timedelta(minutes=minute, seconds=2))
+        with contextlib.suppress(TransientError):  # redelivered by Pub/Sub: lines kept
+            watchdog.handle(_tick(T0 + timedelta(minutes=minute, seconds=2)))
+    standin.add_fault("monitoring.projects.timeSeries.list", "403", calls=[1])
+    standin.set_clock(T0 + timedelta(minutes=25, seconds=2))
+    watchdog.handle(_tick(T0 + timedelta(minutes=25, seconds=2)))
+    standin.clear_faults()
+    standin.set_clock(None)
+    run.records = guard.executor.ledger.records()
+    run.entries = [log_entry(json.loads(line), WATCHDOG) for line in stream.getvalue().splitlines()]
+    return run

@@ -1,10 +1,10 @@
 """The alert policies' and log-based metrics' filters against the lines the guard really writes.
 
 The guard's lines come from a real in-process run (tests/infra/runs.py: handler, executor,
-actions, ledger, over the stand-in); the usage watchdog's lines are generated from its log
-contract with the real Logger until the watchdog is merged. Filters are read from infra/*.tf
-(python-hcl2), their ``${...}`` resolved from the variables' defaults and the module's locals,
-and evaluated by tests/infra/logquery.py.
+actions, ledger, over the stand-in); the usage watchdog's from a real run of its ticks (the
+session's ``watchdog`` fixture: Monitoring over gRPC, the Firestore emulator). Filters are read
+from infra/*.tf (python-hcl2), their ``${...}`` resolved from the variables' defaults and the
+module's locals, and evaluated by tests/infra/logquery.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from standin import StandIn
 from tests.infra.helpers import INFRA, Module, load_module, walk
 from tests.infra.logquery import matches, parse
-from tests.infra.runs import GUARD, WATCHDOG, Run, guard_run, watchdog_contract_lines
+from tests.infra.runs import GUARD, PROJECT, STAGING_BUDGET, Run, guard_run
 
 OUTCOMES = {"done", "noop", "would_run", "skipped", "failed", "retrying"}
 ABSENCE_MIN_SECONDS, ABSENCE_MAX_SECONDS = 120, 84_600  # metric absence: 2 min to 23.5 h
@@ -143,13 +143,10 @@ def run(guard_env: StandIn) -> Run:
     return guard_run(guard_env)
 
 
-def as_watchdog(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The same executor lines written by the watchdog's service (it runs the same executor)."""
-    out = []
-    for e in entries:
-        labels = {**e["resource"]["labels"], "service_name": WATCHDOG}
-        out.append({**e, "resource": {**e["resource"], "labels": labels}})
-    return out
+def as_guard(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same lines as if the guard's own service had written them."""
+    labels = {"service_name": GUARD}
+    return [{**e, "resource": {**e["resource"], "labels": labels}} for e in entries]
 
 
 # --- every filter is in the evaluated subset ----------------------------------------------------
@@ -257,15 +254,29 @@ def test_crossing_alerts_ignore_every_other_line(root: Module, resolve: Resolver
     assert others
     for text in crossing_filters(root, resolve).values():
         assert matched(text, others) == []
-        assert matched(text, watchdog_contract_lines()) == []
 
 
-def test_crossing_alerts_cover_the_watchdogs_crossings(
-    root: Module, resolve: Resolver, run: Run
+def test_crossing_alerts_catch_the_watchdogs_crossing_once(
+    root: Module, resolve: Resolver, watchdog: Run
 ) -> None:
-    watchdog = as_watchdog(run.entries)
-    hits = [h for text in crossing_filters(root, resolve).values() for h in matched(text, watchdog)]
-    assert len(hits) == len(run.lines("crossing claimed"))
+    text = log_condition(root, "crossing")["filter"]
+    projects = (PROJECT, "shared-infra", "gemini-staging")  # the watchdog run's budgets
+    filters = {p: resolve.instance(rule="leak", project=p)(text) for p in projects}
+    (record,) = watchdog.records  # one burst, resumed on two more ticks for its failed brake
+    assert record["source"] == "watchdog"
+    assert len(watchdog.lines("crossing claimed (resuming)")) == 2
+    hits = {p: matched(f, watchdog.entries) for p, f in filters.items()}
+    assert [h["jsonPayload"]["crossing"] for h in hits[PROJECT]] == [record["crossing"]]
+    assert hits["shared-infra"] == hits["gemini-staging"] == []
+    (claim,) = hits[PROJECT]
+    labels = log_condition(root, "crossing")["label_extractors"]
+    values = {k: field(claim, extracted(v)) for k, v in labels.items()}
+    assert all(v is not None and v != "" for v in values.values()), values
+    assert values["actions"] == "notify, disable_service"
+    # notify's WARNING tells the watchdog's crossing from a budget's; no policy counts it twice.
+    (warning,) = [e for e in watchdog.entries if e["severity"] == "WARNING"]
+    assert warning["jsonPayload"]["event"]["source"] == "watchdog"
+    assert not any(matches(f, warning) for f in filters.values())
 
 
 def test_crossing_alert_notifies_once_per_crossing(root: Module) -> None:
@@ -289,12 +300,27 @@ def test_error_alert_and_metric_match_the_error_lines(
     assert errors
     condition = log_condition(root, "errors")
     assert matched(resolve(condition["filter"]), run.entries) == errors
-    assert matched(resolve(condition["filter"]), as_watchdog(run.entries)) == as_watchdog(errors)
     for hit in errors:
         assert all(field(hit, extracted(v)) for v in condition["label_extractors"].values())
     metric = root.resource("google_logging_metric", "errors")
-    both = run.entries + as_watchdog(run.entries)
-    assert len(matched(resolve(metric["filter"]), both)) == 2 * len(errors)
+    assert matched(resolve(metric["filter"]), run.entries) == errors
+
+
+def test_error_alert_and_metric_catch_the_watchdogs_errors(
+    root: Module, resolve: Resolver, watchdog: Run
+) -> None:
+    errors = [e for e in watchdog.entries if e["severity"] == "ERROR"]
+    # A brake it failed to run (once per tick that resumed it), and a read Monitoring refused.
+    failed = [e for e in errors if e["jsonPayload"].get("outcome") == "failed"]
+    assert len(failed) == 3 and {e["jsonPayload"]["action"] for e in failed} == {"disable_service"}
+    (refused,) = [e for e in errors if e["jsonPayload"]["message"].startswith("watchdog tick")]
+    assert "roles/monitoring.viewer" in refused["jsonPayload"]["remedy"]
+    condition = log_condition(root, "errors")
+    assert matched(resolve(condition["filter"]), watchdog.entries) == errors
+    for hit in failed:
+        assert all(field(hit, extracted(v)) for v in condition["label_extractors"].values())
+    metric = root.resource("google_logging_metric", "errors")
+    assert matched(resolve(metric["filter"]), watchdog.entries) == errors
 
 
 def test_actions_metric_counts_every_outcome_line(
@@ -312,6 +338,17 @@ def test_actions_metric_counts_every_outcome_line(
     assert not [h for h in hits if h["jsonPayload"]["message"].startswith("budget threshold")]
 
 
+def test_actions_metric_counts_the_watchdogs_outcomes(
+    root: Module, resolve: Resolver, watchdog: Run
+) -> None:
+    metric = root.resource("google_logging_metric", "actions")
+    hits = matched(resolve(metric["filter"]), watchdog.entries)
+    assert hits == [e for e in watchdog.entries if "outcome" in e["jsonPayload"]]
+    assert [h["jsonPayload"]["outcome"] for h in hits] == ["done", "failed", "failed", "failed"]
+    for hit in hits:
+        assert all(field(hit, extracted(v)) for v in metric["label_extractors"].values())
+
+
 def test_crossings_metric_is_the_crossing_alerts_filter(root: Module) -> None:
     metric = root.resource("google_logging_metric", "crossings")
     assert metric["filter"] == "${local.crossing_filter}"
@@ -322,43 +359,49 @@ def test_crossings_metric_is_the_crossing_alerts_filter(root: Module) -> None:
 
 
 def test_budget_heartbeat_counts_each_judged_notification_once(
-    root: Module, resolve: Resolver, run: Run
+    root: Module, resolve: Resolver, run: Run, watchdog: Run
 ) -> None:
     metric = root.resource("google_logging_metric", "notifications_handled")
     hits = matched(resolve(metric["filter"]), run.entries)
     assert sorted(h["jsonPayload"]["message_id"] for h in hits) == sorted(run.deliveries)
     assert all(h["jsonPayload"]["budget"] for h in hits)
     # Rejected and foreign messages are noise on the topic, not a sign of life.
-    assert not matched(resolve(metric["filter"]), as_watchdog(run.entries))
+    assert not matched(resolve(metric["filter"]), watchdog.entries)
 
 
 def test_watchdog_heartbeat_counts_ticks_of_the_watchdog_service(
-    root: Module, resolve: Resolver, run: Run
+    root: Module, resolve: Resolver, run: Run, watchdog: Run
 ) -> None:
     text = resolve(root.resource("google_logging_metric", "watchdog_ticks")["filter"])
-    lines = watchdog_contract_lines()
-    assert [h["jsonPayload"]["message"] for h in matched(text, lines)] == ["watchdog tick"]
-    labels = {"service_name": GUARD}
-    as_guard = [{**e, "resource": {**e["resource"], "labels": labels}} for e in lines]
-    assert matched(text, as_guard) == []
+    ticks = matched(text, watchdog.entries)
+    # Four good ticks; the one Monitoring refused is no sign of life.
+    assert [h["jsonPayload"]["message"] for h in ticks] == ["watchdog tick"] * 4
+    assert len({h["jsonPayload"]["tick"] for h in ticks}) == 4
+    assert matched(text, as_guard(watchdog.entries)) == []
     assert matched(text, run.entries) == []
 
 
-def test_watchdog_estimate_metrics_read_the_contract_fields(
-    root: Module, resolve: Resolver
+def test_watchdog_estimate_metrics_read_the_real_fields(
+    root: Module, resolve: Resolver, watchdog: Run
 ) -> None:
-    lines = watchdog_contract_lines()
+    lines = watchdog.lines("watchdog estimate")
+    assert len(lines) == 4 * 3  # every good tick: one per (budget, project)
+    assert {type(e["jsonPayload"]["estimate"]) for e in lines} == {float}
+    with_amount = [e for e in lines if e["jsonPayload"]["budget"] != STAGING_BUDGET]
+    assert {e["jsonPayload"]["budget_amount"] for e in with_amount} == {1000.0}
     for name, value_field, expected in [
-        ("watchdog_estimate", "estimate", [412.37, 3.5]),
-        ("watchdog_budget_amount", "budget_amount", [1000]),  # a null budget is left out
+        ("watchdog_estimate", "estimate", lines),
+        ("watchdog_budget_amount", "budget_amount", with_amount),  # a null amount is left out
     ]:
         metric = root.resource("google_logging_metric", name)
         assert metric["value_extractor"] == f"EXTRACT(jsonPayload.{value_field})"
-        hits = matched(resolve(metric["filter"]), lines)
-        assert [field(h, extracted(metric["value_extractor"])) for h in hits] == expected
+        hits = matched(resolve(metric["filter"]), watchdog.entries)
+        assert hits == expected
+        assert all(isinstance(field(h, extracted(metric["value_extractor"])), float) for h in hits)
         for hit in hits:
             assert all(field(hit, extracted(v)) for v in metric["label_extractors"].values())
         assert metric["metric_descriptor"][0]["value_type"] == "DISTRIBUTION"
+        assert matched(resolve(metric["filter"]), as_guard(watchdog.entries)) == []
 
 
 # --- heartbeat windows: absence conditions within Cloud Monitoring's limits --------------------

@@ -247,3 +247,24 @@ def test_check_tests_the_watchdogs_read_permissions_on_the_metrics_scope(
     assert (
         "FAIL  iam watchdog: missing monitoring.metricDescriptors.list (needed by watchdog)" in out
     )
+
+
+def test_a_read_monitoring_refuses_is_one_error_and_the_next_tick_catches_up(
+    world: Callable[..., World],
+) -> None:
+    w = world([ESTIMATE])
+    w.burn(T0, 20, 1)
+    w.tick(T0 + timedelta(minutes=5))
+    w.standin.add_fault("monitoring.projects.timeSeries.list", "403", calls=[1])
+    refused = T0 + timedelta(minutes=10)
+    w.standin.set_clock(refused)
+    event = {"data": "", "messageId": "tick-1", "publishTime": "2026-11-30T10:10:00Z"}
+    assert w.watchdog.handle(cloud_event(event)) == {}  # acknowledged: a retry fails the same
+    (error,) = [r for r in w.lines() if r["severity"] == "ERROR"]
+    assert error["message"].startswith("watchdog tick failed: Monitoring")
+    assert "roles/monitoring.viewer" in error["remedy"] and error["tick"] == "2026-11-30T10:10:00Z"
+    assert len([r for r in w.lines() if r["message"] == "watchdog tick"]) == 1  # the good one
+    w.standin.clear_faults()
+    report = w.tick(T0 + timedelta(minutes=35))  # 20 minutes after the last good tick
+    assert report["minutes_read"] > 15  # from the last good tick's window: nothing lost
+    assert w.estimate(report) == Decimal(20)
