@@ -49,6 +49,8 @@ _GUARD_ENV = {
     "BUDGET_GUARD_RETRY_INITIAL": "0.02",
     "BUDGET_GUARD_OPERATION_TIMEOUT": "10",
     "BUDGET_GUARD_LEDGER_TIMEOUT": "10",
+    # The watchdog refuses a tick stamped ahead of the wall clock unless the clock is simulated.
+    "BUDGET_GUARD_SIMULATED_TIME": "1",
 }
 
 
