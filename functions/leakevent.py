@@ -157,6 +157,6 @@ def parse_message(message: Mapping[str, Any], guarded: Collection[str]) -> LeakE
         raise MalformedMessage(f"message.data: over {MAX_DATA_BYTES} bytes")
     try:
         entry = json.loads(base64.b64decode(data, validate=True))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: nested too deep
         raise MalformedMessage("message.data: not base64 JSON") from None
     return parse_entry(entry, guarded)

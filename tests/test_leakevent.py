@@ -87,3 +87,17 @@ def test_a_message_must_carry_the_entry_as_base64_json() -> None:
             parse_message(message, GUARDED)
     with pytest.raises(MalformedMessage, match="over"):
         parse_message({"data": "A" * 200_000}, GUARDED)
+
+
+def test_deeply_nested_garbage_is_malformed_not_a_crash() -> None:
+    """Review: 40 000 '[' under the size cap raised RecursionError (redelivered forever)."""
+    import base64 as _b64
+
+    import pytest as _pytest
+
+    from functions.errors import MalformedMessage as _Malformed
+    from functions.leakevent import parse_message as _parse
+
+    data = _b64.b64encode(b"[" * 40000).decode()
+    with _pytest.raises(_Malformed):
+        _parse({"data": data}, {"guarded-project"})
