@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from functions.errors import PolicyError
+from functions.quotas import ids as quota_ids
 from functions.watchdog.config import (
     BUDGET_BASES,
     RULE_KEYS,
@@ -475,8 +476,8 @@ def parse_policy(doc: Any, known_actions: frozenset[str] | None = None) -> Polic
 
 # --- the quota brakes (functions/quotas) ---------------------------------------------------------
 
-QUOTA_FAMILIES = ("requests_per_minute", "requests_per_day", "input_tokens_per_minute")
-QUOTA_TIERS = ("auto", "free", "tier1", "tier2", "tier3")
+QUOTA_FAMILIES = quota_ids.FAMILIES
+QUOTA_TIERS = ("auto", *quota_ids.TIERS)
 _MODEL = re.compile(r"\*|[a-z0-9][a-z0-9.-]{0,99}")
 
 
