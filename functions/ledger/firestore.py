@@ -34,13 +34,28 @@ from functions.errors import LedgerMisconfigured, LedgerUnavailable
 from functions.ledger.base import Ledger
 from functions.policy import LedgerConfig
 
-__all__ = ["FirestoreLedger"]
+__all__ = ["FirestoreLedger", "call_options"]
 
 T = TypeVar("T")
 ENV_TIMEOUT = "BUDGET_GUARD_LEDGER_TIMEOUT"
 # Google's words for a database that is missing or in Datastore mode (never a document's).
 _DATABASE_MISSING = re.compile(r"database\b.*\bdoes not exist|does not contain an active", re.I)
 _DATASTORE_MODE = re.compile(r"not available for .*datastore", re.I)
+
+
+def call_options() -> dict[str, Any]:
+    """``retry`` and ``timeout`` for one Firestore call of the guard (the ledger, the usage store):
+    what the client retries (UNAVAILABLE, RESOURCE_EXHAUSTED), but only within
+    ``BUDGET_GUARD_LEDGER_TIMEOUT`` seconds, retries included."""
+    timeout = float(os.environ.get(ENV_TIMEOUT, "20"))
+    retry = Retry(
+        predicate=lambda e: isinstance(e, (gexc.ServiceUnavailable, gexc.ResourceExhausted)),
+        initial=0.1,
+        maximum=2.0,
+        multiplier=2.0,
+        timeout=timeout,
+    )
+    return {"retry": retry, "timeout": timeout}
 
 
 class FirestoreLedger(Ledger):
@@ -50,16 +65,7 @@ class FirestoreLedger(Ledger):
         self._config = config
         self._client = client or firestore.Client(project=config.project, database=config.database)
         self._col = self._client.collection(self.collection)
-        timeout = float(os.environ.get(ENV_TIMEOUT, "20"))
-        # What the client retries (UNAVAILABLE, RESOURCE_EXHAUSTED), but only within ``timeout``.
-        retry = Retry(
-            predicate=lambda e: isinstance(e, (gexc.ServiceUnavailable, gexc.ResourceExhausted)),
-            initial=0.1,
-            maximum=2.0,
-            multiplier=2.0,
-            timeout=timeout,
-        )
-        self._opts: dict[str, Any] = {"retry": retry, "timeout": timeout}
+        self._opts = call_options()
 
     def _call(self, what: str, fn: Callable[[], T], precondition: bool = False) -> T:
         """Run one operation; ``precondition``: its FAILED_PRECONDITION / NOT_FOUND may be the

@@ -34,7 +34,6 @@ Errors: any Firestore failure (after the client's retries, bounded by
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections import defaultdict
@@ -123,22 +122,15 @@ class UsageStore:
 
     def __init__(self, config: LedgerConfig, client: Any = None) -> None:
         from google.api_core import exceptions as gexc
-        from google.api_core.retry import Retry
         from google.cloud import firestore
+
+        from functions.ledger.firestore import call_options
 
         self._fs = firestore
         self._gexc = gexc
         self._client = client or firestore.Client(project=config.project, database=config.database)
         self._col = self._client.collection(COLLECTION)
-        timeout = float(os.environ.get("BUDGET_GUARD_LEDGER_TIMEOUT", "20"))
-        retry = Retry(
-            predicate=lambda e: isinstance(e, (gexc.ServiceUnavailable, gexc.ResourceExhausted)),
-            initial=0.1,
-            maximum=2.0,
-            multiplier=2.0,
-            timeout=timeout,
-        )
-        self._opts: dict[str, Any] = {"retry": retry, "timeout": timeout}
+        self._opts = call_options()
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         try:
