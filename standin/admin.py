@@ -9,13 +9,12 @@ Monitoring's points, scopes and delays and the clock: :mod:`standin.monitoring.a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from standin import admin_gemini
 from standin.apis.quotas import effective_quotas, grant_pending
 from standin.backend import Backend
-from standin.errors import ApiError, invalid_argument, not_found
+from standin.errors import ApiError, invalid_argument, json_payload, not_found
 from standin.faults import parse_rule
 from standin.model import SeedError
 from standin.monitoring import admin as monitoring_admin
@@ -25,18 +24,11 @@ __all__ = ["ADMIN_PREFIX", "handle_admin"]
 ADMIN_PREFIX = "/_standin/"
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise invalid_argument("Invalid JSON payload received.") from None
-
-
 def _state(backend: Backend, http: str, raw: bytes) -> Any:
     if http == "GET":
         return backend.world.to_seed()
     try:
-        backend.load(_json(raw))
+        backend.load(json_payload(raw))
     except SeedError as error:
         raise invalid_argument(str(error)) from None
     return {}
@@ -49,7 +41,7 @@ def _faults(backend: Backend, http: str, raw: bytes) -> Any:
         backend.faults.clear()
         return {}
     try:
-        rule = parse_rule(_json(raw))
+        rule = parse_rule(json_payload(raw))
     except ValueError as error:
         raise invalid_argument(str(error)) from None
     backend.faults.add(rule)
@@ -101,7 +93,7 @@ def handle_admin(
         if name == "faults":
             return 200, _faults(backend, http, raw)
         if name == "gemini/traffic":
-            return 200, admin_gemini.traffic(backend.world, _json(raw))
+            return 200, admin_gemini.traffic(backend.world, json_payload(raw))
         if name == "quotas":
             return 200, _quotas(backend, http, query)
         return 200, _calls(backend, http, query)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "already_exists",
     "failed_precondition",
     "invalid_argument",
+    "json_payload",
     "not_found",
     "permission_denied",
 ]
@@ -50,6 +52,14 @@ class ApiError(Exception):
 
 def invalid_argument(message: str) -> ApiError:
     return ApiError(400, "INVALID_ARGUMENT", message)
+
+
+def json_payload(raw: bytes) -> Any:
+    """An admin request's JSON body (empty: None); 400 INVALID_ARGUMENT when it is not JSON."""
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise invalid_argument("Invalid JSON payload received.") from None
 
 
 def failed_precondition(message: str) -> ApiError:

@@ -15,12 +15,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from standin.backend import Backend
 from standin.clock import parse_time
-from standin.errors import invalid_argument, not_found
+from standin.errors import invalid_argument, json_payload, not_found
 from standin.model import SeedError
 
 __all__ = ["ENDPOINTS", "handle"]
@@ -33,13 +32,6 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "monitoring/gemini": ("POST",),
     "clock": ("GET", "POST", "DELETE"),
 }
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise invalid_argument("Invalid JSON payload received.") from None
 
 
 def _clock(backend: Backend, http: str, body: Any) -> Any:
@@ -72,7 +64,7 @@ def handle(backend: Backend, http: str, name: str, query: dict[str, str], raw: b
     """The JSON answer of one admin call; raises ApiError (400/404)."""
     if http not in ENDPOINTS.get(name, ()):
         raise not_found(f"No admin endpoint {http} /_standin/{name}")
-    body = _json(raw) if http == "POST" else None
+    body = json_payload(raw) if http == "POST" else None
     monitoring = backend.world.monitoring
     try:
         if name == "clock":
